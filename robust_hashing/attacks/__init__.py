@@ -1,0 +1,1 @@
+"""Adversarial attacks on hash models (filled in by the attack suite)."""

@@ -1,0 +1,117 @@
+"""Backbone registry and the small CNNs used on the embedded data and in tests.
+
+A backbone factory takes ``weights: str | None`` and returns ``(module, feature_dim)``;
+the module maps ImageNet-normalised images to a flat feature vector. The ImageNet
+architectures live in their own files and register themselves here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from robust_hashing.registry import Registry
+
+BackboneFactory = Callable[..., tuple[nn.Module, int]]
+BACKBONES: Registry[BackboneFactory] = Registry("backbone")
+
+
+def get_backbone(name: str, weights: str | None = None) -> tuple[nn.Module, int]:
+    """Build backbone ``name``; ``weights`` is an optional local checkpoint path."""
+    _import_builtin()
+    return BACKBONES.get(name)(weights=weights)
+
+
+def list_backbones(pattern: str | None = None) -> list[str]:
+    """Registered backbone names (fnmatch ``pattern`` optional)."""
+    _import_builtin()
+    return BACKBONES.list(pattern)
+
+
+def load_local_weights(module: nn.Module, weights: str | None, *, skip: tuple[str, ...] = ()) -> None:
+    """Load a torchvision-keyed state dict from a local file into ``module``.
+
+    Keys starting with any prefix in ``skip`` (e.g. the ImageNet classifier) are ignored.
+
+    Raises:
+        FileNotFoundError: naming the path if it does not exist.
+        ValueError: naming the first missing key if the checkpoint does not fit.
+    """
+    if weights is None:
+        return
+    path = Path(weights)
+    if not path.is_file():
+        raise FileNotFoundError(f"backbone weights not found: {path}")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    state = {k: v for k, v in state.items() if not k.startswith(skip)}
+    missing, _unexpected = module.load_state_dict(state, strict=False)
+    if missing:
+        raise ValueError(f"{path}: checkpoint lacks {len(missing)} backbone keys, e.g. {missing[0]!r}")
+
+
+def _conv_block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+@BACKBONES.register("small_cnn")
+def small_cnn(weights: str | None = None) -> tuple[nn.Module, int]:
+    """Four conv blocks (32-64-128-256) with pooling, global average pool → 256.
+
+    Default for the embedded 64×64 data; trains from scratch on a CPU in minutes.
+    """
+    net = nn.Sequential(
+        _conv_block(3, 32),
+        nn.MaxPool2d(2),
+        _conv_block(32, 64),
+        nn.MaxPool2d(2),
+        _conv_block(64, 128),
+        nn.MaxPool2d(2),
+        _conv_block(128, 256),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
+    load_local_weights(net, weights)
+    return net, 256
+
+
+@BACKBONES.register("test_cnn")
+def test_cnn(weights: str | None = None) -> tuple[nn.Module, int]:
+    """Two-conv toy backbone (16 features) for unit tests."""
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv2d(8, 16, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+    )
+    load_local_weights(net, weights)
+    return net, 16
+
+
+_BUILTIN_IMPORTED = False
+
+
+def _import_builtin() -> None:
+    """Import the modules that register the ImageNet backbones (once)."""
+    global _BUILTIN_IMPORTED
+    if _BUILTIN_IMPORTED:
+        return
+    _BUILTIN_IMPORTED = True
+    import importlib
+
+    for mod in ("alexnet", "vgg", "resnet"):
+        try:
+            importlib.import_module(f"robust_hashing.models.{mod}")
+        except ModuleNotFoundError as err:  # pragma: no cover - only while a file is missing
+            if err.name != f"robust_hashing.models.{mod}":
+                raise
