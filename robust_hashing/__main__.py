@@ -3,4 +3,4 @@
 from robust_hashing.main import main
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
