@@ -17,7 +17,11 @@ from robust_hashing.ops import sign
 
 
 def _guide(w_pos: Tensor, w_neg: Tensor, bank_codes: Tensor) -> Tensor:
-    return sign((w_pos - w_neg) @ bank_codes.float())
+    # float64 and a tolerance so that an exact tie (v = 0) gives +1 as sgn(0) = +1 demands,
+    # instead of a rounding-error sign.
+    v = (w_pos.double() - w_neg.double()) @ bank_codes.double()
+    v = torch.where(v.abs() < 1e-9, torch.zeros_like(v), v)
+    return sign(v).to(bank_codes.dtype if bank_codes.is_floating_point() else torch.float32)
 
 
 def _row_normalise(w: Tensor) -> Tensor:

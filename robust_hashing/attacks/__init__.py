@@ -1,1 +1,108 @@
-"""Adversarial attacks on hash models (filled in by the attack suite)."""
+"""Adversarial attacks on deep hash models (algorithms §5).
+
+Every attack is a plain :class:`HashAttack` object registered in :data:`ATTACKS`:
+
+    >>> from robust_hashing.attacks import get_attack, list_attacks
+    >>> attack = get_attack("mainstay", model, context, targeted=True)  # doctest: +SKIP
+    >>> adv = attack(images, labels, targets)                          # doctest: +SKIP
+
+Third-party attacks register themselves with :func:`register_attack` when imported;
+:func:`load_attack_plugins` imports the modules advertised under the entry-point group
+``robust_hashing.attacks``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from typing import Any
+
+from robust_hashing.attacks import cgat_pgd, dhta, hag, mainstay, p2p, prosgan, sdha, tha
+from robust_hashing.attacks.base import (
+    ATTACKS,
+    AttackContext,
+    HashAttack,
+    register_attack,
+    unique_target_pool,
+)
+from robust_hashing.attacks.pgd import SignPGDAttack, pgd
+from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
+from robust_hashing.models import HashNet
+
+_BUILTIN = (cgat_pgd, dhta, hag, mainstay, p2p, prosgan, sdha, tha)
+
+
+def list_attacks(pattern: str | None = None) -> list[str]:
+    """Sorted names of the registered attacks, optionally filtered by an fnmatch pattern."""
+    return ATTACKS.list(pattern)
+
+
+def get_attack(
+    name: str,
+    model: HashNet,
+    context: AttackContext | None = None,
+    *,
+    quick: bool = False,
+    **hp: Any,
+) -> HashAttack:
+    """Build the attack called ``name``.
+
+    Args:
+        name: registered attack name (see :func:`list_attacks`).
+        model: attacked hash network.
+        context: banks and database of the attacked model.
+        quick: start from the attack's ``quick`` overrides (fewer iterations).
+        **hp: keyword hyper-parameters (``targeted``, ``eps``, ``seed``, ``steps``, ...);
+            they take precedence over the ``quick`` overrides.
+    """
+    cls = ATTACKS.get(name)
+    kwargs = {**(cls.quick if quick else {}), **hp}
+    return cls(model, context, **kwargs)
+
+
+def load_attack_plugins(group: str = "robust_hashing.attacks") -> list[str]:
+    """Import every entry point of ``group``; return the names of the loaded entry points.
+
+    A plugin module registers its attacks with :func:`register_attack` on import; an entry
+    point that resolves to a :class:`HashAttack` subclass not yet registered is
+    registered under the entry point's name.
+    """
+    loaded = []
+    for ep in importlib.metadata.entry_points(group=group):
+        obj = ep.load()
+        if isinstance(obj, type) and issubclass(obj, HashAttack) and obj.name not in ATTACKS:
+            register_attack(ep.name)(obj)
+        loaded.append(ep.name)
+    return loaded
+
+
+_LAZY = {
+    "AttackEvaluation": "robust_hashing.attacks.evaluation",
+    "build_context": "robust_hashing.attacks.context",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Lazily import the Lightning-facing helpers (keeps ``import robust_hashing.attacks`` light)."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = [
+    "ATTACKS",
+    "AttackContext",
+    "AttackEvaluation",
+    "HashAttack",
+    "SignPGDAttack",
+    "build_context",
+    "draw_target_labels",
+    "get_attack",
+    "list_attacks",
+    "load_attack_plugins",
+    "load_or_draw_targets",
+    "pgd",
+    "register_attack",
+    "unique_target_pool",
+]

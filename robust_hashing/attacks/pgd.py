@@ -1,12 +1,20 @@
-"""The sign-gradient PGD engine shared by evaluation attacks and adversarial training."""
+"""The sign-gradient PGD engine shared by evaluation attacks and adversarial training.
+
+:func:`pgd` is the bare engine (used by defenses for their inner maximisation);
+:class:`SignPGDAttack` is the base of the evaluation attacks built on it.
+"""
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
+from robust_hashing.attacks.base import AttackContext, HashAttack
+from robust_hashing.models import HashNet
 from robust_hashing.ops import anneal_a10
 
 LossFn = Callable[[Tensor, int], Tensor]
@@ -53,3 +61,59 @@ def pgd(
 def a10_alpha(steps: int) -> Callable[[int], float]:
     """The A10 annealing schedule for a run of ``steps`` iterations, as ``t -> α``."""
     return lambda t: anneal_a10(t, steps)
+
+
+class SignPGDAttack(HashAttack):
+    """Base of the sign-PGD attacks: a guide code per query and a loss on h_α(x′).
+
+    Subclasses implement :meth:`guide` (m×K ±1 codes) and :meth:`loss`; the run is
+    :func:`pgd` with the A10 schedule over ``steps`` iterations.
+
+    Args:
+        model, context, targeted, eps, seed: see :class:`HashAttack`.
+        steps: PGD iterations T.
+        step: signed step size in [0, 1] pixel units.
+        random_start: start from a uniform point of the ε-ball (else δ₀ = 0).
+    """
+
+    quick: ClassVar[dict[str, Any]] = {"steps": 20}
+
+    def __init__(
+        self,
+        model: HashNet,
+        context: AttackContext | None = None,
+        *,
+        targeted: bool = False,
+        eps: float = 8 / 255,
+        seed: int = 0,
+        steps: int = 100,
+        step: float = 1 / 255,
+        random_start: bool = True,
+    ) -> None:
+        super().__init__(model, context, targeted=targeted, eps=eps, seed=seed)
+        self.steps, self.step, self.random_start = steps, step, random_start
+
+    @abstractmethod
+    def guide(self, images: Tensor, labels: Tensor, targets: Tensor | None) -> Tensor:
+        """Guide codes (m×K, ±1) the loss pulls towards or pushes away from."""
+
+    @abstractmethod
+    def loss(self, h: Tensor, guide: Tensor) -> Tensor:
+        """Scalar loss to minimise, given relaxed codes ``h`` = h_α(x′) and the guide."""
+
+    def forward(self, images: Tensor, labels: Tensor, targets: Tensor | None) -> Tensor:
+        """Run sign-PGD on :meth:`loss` with the A10 schedule."""
+        guide = self.guide(images, labels, targets).to(images)
+
+        def closure(adv: Tensor, t: int) -> Tensor:
+            return self.loss(self.model(adv, self.alpha(t, self.steps))[1], guide)
+
+        return pgd(
+            images,
+            closure,
+            eps=self.eps,
+            step=self.step,
+            steps=self.steps,
+            random_start=self.random_start,
+            generator=self.generator,
+        )

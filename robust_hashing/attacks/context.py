@@ -1,0 +1,57 @@
+"""Glue: build the :class:`AttackContext` of a model on a data module (protocol §7.1).
+
+Everything an adaptive attack needs is recomputed from the evaluated model: the training
+sign bank (train split, evaluation transform, eval mode) and the database codes, both
+through :func:`robust_hashing.tasks.encode` (``trainer.predict``, any accelerator/DDP).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+
+from robust_hashing.attacks.base import AttackContext
+from robust_hashing.models import HashNet
+
+
+def build_context(
+    model: HashNet,
+    datamodule: Any,
+    trainer: L.Trainer | None = None,
+    cache_dir: str | Path | None = None,
+    model_key: str = "",
+    dataset: str = "",
+) -> AttackContext:
+    """Encode the training and database splits with ``model`` and wrap them for attacks.
+
+    Args:
+        model: the attacked hash network.
+        datamodule: a :class:`~robust_hashing.datamodules.HashingDataModule`.
+        trainer: trainer used for encoding (None: a single-device default one).
+        cache_dir: where THA / ProS-GAN networks trained against ``model`` are cached.
+        model_key: identifies the checkpoint in cache file names (e.g. its hash or path).
+        dataset: dataset name (ProS-GAN's λ_rec depends on it).
+
+    Returns:
+        The context, tensors on CPU; ``train_loader`` is the shuffled training loader.
+    """
+    from robust_hashing.tasks import encode
+
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    train_codes, train_labels = encode(model, datamodule.train_eval_dataloader(), trainer)
+    db_codes, db_labels = encode(model, datamodule.database_dataloader(), trainer)
+    return AttackContext(
+        train_codes=train_codes.float().cpu(),
+        train_labels=train_labels.float().cpu(),
+        db_codes=db_codes.float().cpu(),
+        db_labels=db_labels.float().cpu(),
+        num_classes=int(train_labels.shape[1]),
+        bits=int(model.bits),
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+        model_key=model_key,
+        train_loader=datamodule.train_dataloader(),
+        dataset=dataset,
+    )

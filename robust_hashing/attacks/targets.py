@@ -1,0 +1,87 @@
+"""The target-label rule shared by every targeted attack (algorithms §5.1, protocol §7.6).
+
+For each query, y_t is drawn uniformly among the unique non-zero database label vectors
+with **zero overlap** with the query's label (if none exists, among those with the least
+overlap, ours). The draw uses a fixed seed, happens once per dataset, and is stored so
+that every attack, defense and code length uses the same targets.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from robust_hashing.attacks.base import unique_target_pool
+
+
+def draw_target_labels(query_labels: Tensor, db_labels: Tensor, seed: int = 0) -> Tensor:
+    """Draw one target label per query.
+
+    Args:
+        query_labels: Q×C multi-hot query labels.
+        db_labels: D×C multi-hot database labels.
+        seed: seed of the draw.
+
+    Returns:
+        Q×C float target labels (CPU), each a non-zero database label vector.
+    """
+    pool = unique_target_pool(db_labels.cpu())
+    if len(pool) == 0:
+        raise ValueError("the database has no non-zero label vector to target")
+    overlap = query_labels.float().cpu() @ pool.t()  # Q×P shared labels
+    eligible = overlap == overlap.min(dim=1, keepdim=True).values
+    gen = torch.Generator().manual_seed(seed)
+    keys = torch.rand(eligible.shape, generator=gen) + eligible.float()  # eligible ones win
+    return pool[keys.argmax(dim=1)]
+
+
+def _save(targets: Tensor, path: Path, seed: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if path.suffix == ".npy":
+        with open(tmp, "wb") as fh:
+            np.save(fh, targets.numpy().astype(np.float32))
+    else:
+        torch.save({"targets": targets, "seed": seed}, tmp)
+    os.replace(tmp, path)
+
+
+def _load(path: Path) -> Tensor:
+    if path.suffix == ".npy":
+        return torch.from_numpy(np.load(path)).float()
+    return torch.load(path, map_location="cpu", weights_only=True)["targets"].float()
+
+
+def load_or_draw_targets(
+    path: str | Path, query_labels: Tensor, db_labels: Tensor, seed: int = 0
+) -> Tensor:
+    """Load the stored target labels of a dataset, or draw and store them (once).
+
+    Args:
+        path: ``.pt`` (targets and seed) or ``.npy`` (targets only) file.
+        query_labels: Q×C query labels.
+        db_labels: D×C database labels.
+        seed: seed used when drawing.
+
+    Returns:
+        Q×C float target labels (CPU).
+
+    Raises:
+        ValueError: if the stored targets do not match the number of queries or classes.
+    """
+    path = Path(path)
+    if path.exists():
+        targets = _load(path)
+        if targets.shape != query_labels.shape:
+            raise ValueError(
+                f"stored targets {path} have shape {tuple(targets.shape)}, "
+                f"expected {tuple(query_labels.shape)}; delete the file to redraw"
+            )
+        return targets
+    targets = draw_target_labels(query_labels, db_labels, seed=seed)
+    _save(targets, path, seed)
+    return targets

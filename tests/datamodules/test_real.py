@@ -1,0 +1,80 @@
+"""Load the real-layout fixtures of tests/data/<name> through their data modules."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from robust_hashing.datamodules import (
+    CocoDataModule,
+    Flickr25KDataModule,
+    HashingDataModule,
+    NusWideDataModule,
+)
+from robust_hashing.datasets.lists import DatasetError
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CASES = [
+    ("flickr25k", Flickr25KDataModule),
+    ("nuswide", NusWideDataModule),
+    ("coco", CocoDataModule),
+]
+
+
+def _root(name: str) -> Path:
+    root = DATA / name
+    if not root.is_dir():
+        pytest.skip(f"fixture folder {root} does not exist yet")
+    return root
+
+
+def _fixture_classes(root: Path) -> int:
+    return len((root / "classes.txt").read_text().splitlines())
+
+
+@pytest.mark.parametrize("fmt", ["two_file", "one_file"])
+@pytest.mark.parametrize(("name", "cls"), CASES)
+def test_real_layout(
+    name: str, cls: type[HashingDataModule], fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _root(name)
+    classes = _fixture_classes(root)
+    if name != "coco":  # the coco fixture keeps only 6 of the 80 categories
+        assert classes == cls.NUM_CLASSES  # type: ignore[attr-defined]
+    monkeypatch.setattr(cls, "NUM_CLASSES", classes)
+    dm = cls(root=str(root), list_format=fmt, resize=36, crop=32, batch_size=4, eval_batch_size=8)
+    rows = {
+        s: len((root / f"{s}_img.txt").read_text().splitlines())
+        for s in ("train", "test", "database")
+    }
+    assert dm.num_train == rows["train"] and dm.num_classes == classes
+    dm.setup("fit")
+    x, y, idx = next(iter(dm.train_dataloader()))
+    assert x.shape == (4, 3, 32, 32) and y.shape == (4, classes)
+    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert torch.equal(y, dm.labels("train")[idx])
+    for loader, split in ((dm.query_dataloader(), "test"), (dm.database_dataloader(), "database")):
+        batches = list(loader)
+        assert torch.equal(torch.cat([b[2] for b in batches]), torch.arange(rows[split]))
+        assert all(b[0].shape[1:] == (3, 32, 32) for b in batches)
+        assert torch.cat([b[1] for b in batches]).shape == (rows[split], classes)
+
+
+def test_formats_agree_on_fixtures() -> None:
+    for name, _ in CASES:
+        root = _root(name)
+        n = _fixture_classes(root)
+        two = HashingDataModule(str(root), n, list_format="two_file", resize=36, crop=32)
+        one = HashingDataModule(str(root), n, list_format="one_file", resize=36, crop=32)
+        for split in ("train", "query", "database"):
+            assert torch.equal(two.labels(split), one.labels(split))  # type: ignore[arg-type]
+        assert two.database.paths == one.database.paths
+
+
+def test_coco_fixture_with_80_columns_is_refused_clearly() -> None:
+    root = _root("coco")
+    if _fixture_classes(root) == 80:
+        pytest.skip("the coco fixture has all 80 categories")
+    dm = CocoDataModule(root=str(root), list_format="two_file")
+    with pytest.raises(DatasetError, match=r"train_label\.txt:1: expected 80 label values"):
+        dm.setup("fit")
