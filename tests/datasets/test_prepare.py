@@ -228,13 +228,25 @@ def test_nuswide_errors(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- MS-COCO
 
 
+COCO_MISSING_IDS = {12, 26, 29, 30, 45, 66, 68, 69, 71, 83}  # gaps in the real 1..90 ids
+
+
 def test_coco_category_order_and_labels(tmp_path: Path) -> None:
     lists = run_fixture("coco", tmp_path)
-    assert lists.classes == ["person", "car", "dog", "bottle", "chair", "toothbrush"]
-    column = {1: 0, 3: 1, 18: 2, 44: 3, 62: 4, 90: 5}
-    expected, unannotated = {}, set()
+    fixture = fixture_module("coco")
+    ids = [category_id for category_id, _, _ in fixture.CATEGORIES]
+    assert ids == sorted(set(range(1, 91)) - COCO_MISSING_IDS) and len(ids) == 80
+    assert lists.classes == [name for _, name, _ in fixture.CATEGORIES]  # ascending id order
+    assert lists.classes[:3] == ["person", "bicycle", "car"]
+    assert lists.classes[-1] == "toothbrush" and len(set(lists.classes)) == 80
+    assert (tmp_path / "classes.txt").read_text().splitlines() == lists.classes
+    column = {category_id: i for i, category_id in enumerate(ids)}
+    expected, unannotated, used = {}, set(), set()
     for part in ("train2014", "val2014"):
         data = json.loads((DATA / "coco" / "annotations" / f"instances_{part}.json").read_text())
+        listed = [c["id"] for c in data["categories"]]
+        assert sorted(listed) == ids and listed != ids  # all 80, listed out of id order
+        used |= {a["category_id"] for a in data["annotations"]}
         for image in data["images"]:
             cats = {
                 column[a["category_id"]]
@@ -251,6 +263,10 @@ def test_coco_category_order_and_labels(tmp_path: Path) -> None:
     assert len(unannotated) == 5 and not unannotated & set(rows)
     assert set(rows) == set(expected)
     assert all(set(np.flatnonzero(rows[p])) == cats for p, cats in expected.items())
+    assert used == set(fixture.USED) and len(used) < 80  # only a handful of categories used
+    labels = np.concatenate([lists.splits[s].labels for s in SPLITS])
+    assert labels.shape[1] == 80
+    assert set(np.flatnonzero(labels.any(axis=0))) <= {column[c] for c in used}
     database = lists.splits["database"].paths
     assert database == sorted(database, key=lambda p: (not p.startswith("train"), p))
 
@@ -261,10 +277,10 @@ def test_coco_errors(tmp_path: Path) -> None:
         prepare_coco(raw, query=6, train=30)
     val = raw / "annotations" / "instances_val2014.json"
     data = json.loads(val.read_text())
-    data["annotations"][0]["category_id"] = 7
+    data["annotations"][0]["category_id"] = 12  # one of the gaps in the real COCO ids
     val.write_text(json.dumps(data))
     with pytest.raises(
-        PrepareError, match=r"instances_val2014\.json: annotation \d+ has unknown category_id 7"
+        PrepareError, match=r"instances_val2014\.json: annotation \d+ has unknown category_id 12"
     ):
         prepare_coco(raw, query=6, train=10)
     data["categories"] = data["categories"][1:]

@@ -2,10 +2,12 @@
 """Generate the fake MS-COCO 2014 download (real raw layout) and its list files.
 
 Run from this folder: ``python data.py``. Writes 26 images under ``train2014/`` and 14 under
-``val2014/``, ``annotations/instances_{train,val}2014.json`` with six categories of
-non-contiguous ids (listed out of order) and some images without any annotation, then runs
-the preparer so that this folder also holds ``classes.txt`` and the train/test/database lists
-in both formats.
+``val2014/`` and ``annotations/instances_{train,val}2014.json``. Like the real files, both list
+all 80 COCO categories with their real, non-contiguous ids (1..90 without 12, 26, 29, 30, 45,
+66, 68, 69, 71, 83), here listed in name order rather than id order; the annotations use only
+the six ``USED`` categories and some images have no annotation at all. It then runs the
+preparer so that this folder also holds ``classes.txt`` (80 names, in id order) and the
+train/test/database lists in both formats (80 label columns).
 """
 
 import hashlib
@@ -21,14 +23,38 @@ from robust_hashing.datasets.prepare.coco import prepare_coco
 NUM_IMAGES = {"train2014": 26, "val2014": 14}
 UNANNOTATED = {"train2014": 3, "val2014": 2}
 HEIGHT, WIDTH = 40, 48
-CATEGORIES = [  # (id, name, supercategory), deliberately not in id order
-    (18, "dog", "animal"),
-    (1, "person", "person"),
-    (90, "toothbrush", "indoor"),
-    (3, "car", "vehicle"),
-    (62, "chair", "furniture"),
-    (44, "bottle", "kitchen"),
-]
+CATEGORIES = [  # (id, name, supercategory) of the 80 real COCO categories, in id order
+    (1, "person", "person"), (2, "bicycle", "vehicle"), (3, "car", "vehicle"),
+    (4, "motorcycle", "vehicle"), (5, "airplane", "vehicle"), (6, "bus", "vehicle"),
+    (7, "train", "vehicle"), (8, "truck", "vehicle"), (9, "boat", "vehicle"),
+    (10, "traffic light", "outdoor"), (11, "fire hydrant", "outdoor"),
+    (13, "stop sign", "outdoor"), (14, "parking meter", "outdoor"), (15, "bench", "outdoor"),
+    (16, "bird", "animal"), (17, "cat", "animal"), (18, "dog", "animal"),
+    (19, "horse", "animal"), (20, "sheep", "animal"), (21, "cow", "animal"),
+    (22, "elephant", "animal"), (23, "bear", "animal"), (24, "zebra", "animal"),
+    (25, "giraffe", "animal"), (27, "backpack", "accessory"), (28, "umbrella", "accessory"),
+    (31, "handbag", "accessory"), (32, "tie", "accessory"), (33, "suitcase", "accessory"),
+    (34, "frisbee", "sports"), (35, "skis", "sports"), (36, "snowboard", "sports"),
+    (37, "sports ball", "sports"), (38, "kite", "sports"), (39, "baseball bat", "sports"),
+    (40, "baseball glove", "sports"), (41, "skateboard", "sports"),
+    (42, "surfboard", "sports"), (43, "tennis racket", "sports"), (44, "bottle", "kitchen"),
+    (46, "wine glass", "kitchen"), (47, "cup", "kitchen"), (48, "fork", "kitchen"),
+    (49, "knife", "kitchen"), (50, "spoon", "kitchen"), (51, "bowl", "kitchen"),
+    (52, "banana", "food"), (53, "apple", "food"), (54, "sandwich", "food"),
+    (55, "orange", "food"), (56, "broccoli", "food"), (57, "carrot", "food"),
+    (58, "hot dog", "food"), (59, "pizza", "food"), (60, "donut", "food"),
+    (61, "cake", "food"), (62, "chair", "furniture"), (63, "couch", "furniture"),
+    (64, "potted plant", "furniture"), (65, "bed", "furniture"),
+    (67, "dining table", "furniture"), (70, "toilet", "furniture"),
+    (72, "tv", "electronic"), (73, "laptop", "electronic"), (74, "mouse", "electronic"),
+    (75, "remote", "electronic"), (76, "keyboard", "electronic"),
+    (77, "cell phone", "electronic"), (78, "microwave", "appliance"),
+    (79, "oven", "appliance"), (80, "toaster", "appliance"), (81, "sink", "appliance"),
+    (82, "refrigerator", "appliance"), (84, "book", "indoor"), (85, "clock", "indoor"),
+    (86, "vase", "indoor"), (87, "scissors", "indoor"), (88, "teddy bear", "indoor"),
+    (89, "hair drier", "indoor"), (90, "toothbrush", "indoor"),
+]  # fmt: skip
+USED = [18, 1, 90, 3, 62, 44]  # the only category ids that the annotations use
 PREPARE_KWARGS = {"query": 6, "train": 10, "seed": 0}
 ROOT = Path(__file__).resolve().parent
 
@@ -59,7 +85,7 @@ def make_part(part: str, image_ids: list[int], next_ann_id: int) -> dict:
         if position < UNANNOTATED[part]:
             continue  # no instance annotations: the preparer must drop this image
         for _ in range(np.random.randint(1, 5)):  # repeats of a category are allowed
-            category = CATEGORIES[np.random.randint(len(CATEGORIES))][0]
+            category = USED[np.random.randint(len(USED))]
             annotations.append({"id": next_ann_id, "image_id": image_id,
                                 "category_id": category, "iscrowd": 0, "area": 100.0,
                                 "bbox": [1.0, 2.0, 10.0, 10.0], "segmentation": []})  # fmt: skip
@@ -70,7 +96,10 @@ def make_part(part: str, image_ids: list[int], next_ann_id: int) -> dict:
         "licenses": [{"id": 1, "name": "test"}],
         "images": [images[i] for i in order],
         "annotations": annotations,
-        "categories": [{"supercategory": s, "id": i, "name": n} for i, n, s in CATEGORIES],
+        "categories": [  # listed in name order, not id order, to exercise the sorting
+            {"supercategory": s, "id": i, "name": n}
+            for i, n, s in sorted(CATEGORIES, key=lambda c: c[1])
+        ],
     }
 
 

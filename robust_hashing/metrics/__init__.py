@@ -1,0 +1,33 @@
+"""Retrieval and attack metrics (protocol §5): mAP@k, t-mAP, P@N, PR curve, ASR, perceptibility."""
+
+from robust_hashing.metrics.attack import (
+    PerceptibilityMeter,
+    bit_flip_rate,
+    perceptibility,
+    targeted_asr,
+    untargeted_asr,
+)
+from robust_hashing.metrics.retrieval import (
+    ap_from_relevance,
+    average_precision_per_query,
+    mean_average_precision,
+    pr_curve,
+    precision_at_n,
+    ranked_relevance,
+    targeted_map,
+)
+
+__all__ = [
+    "PerceptibilityMeter",
+    "ap_from_relevance",
+    "average_precision_per_query",
+    "bit_flip_rate",
+    "mean_average_precision",
+    "perceptibility",
+    "pr_curve",
+    "precision_at_n",
+    "ranked_relevance",
+    "targeted_asr",
+    "targeted_map",
+    "untargeted_asr",
+]
