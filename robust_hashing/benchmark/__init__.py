@@ -1,0 +1,26 @@
+"""Benchmark runner: grid YAML → cached artefact graph → per-cell worker processes → leaderboard.
+
+Entry point: ``robust-hashing benchmark --grid benchmark/quick.yaml`` (:mod:`.cli`).
+"""
+
+from robust_hashing.benchmark.cache import ArtefactCache
+from robust_hashing.benchmark.cells import Cell, RegistryCatalog, plan
+from robust_hashing.benchmark.grid import Grid, GridError, load_grid, parse_grid
+from robust_hashing.benchmark.plugins import import_plugin, load_plugins
+from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
+
+__all__ = [
+    "ArtefactCache",
+    "Cell",
+    "Grid",
+    "GridError",
+    "RegistryCatalog",
+    "RunOptions",
+    "RunSummary",
+    "import_plugin",
+    "load_grid",
+    "load_plugins",
+    "parse_grid",
+    "plan",
+    "run_grid",
+]

@@ -1,0 +1,111 @@
+"""Where a cell's worker runs: a local subprocess, SLURM through submitit, or in-process.
+
+Every executor has ``launch(cell_spec_path, log_path, gpus, devices) -> handle`` and
+``poll(handle) -> exit status or None while running``. The runner owns the scheduling.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class Executor(Protocol):
+    """Launches worker processes and reports their exit status."""
+
+    def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
+        """Start the worker for ``spec_path``; ``gpus`` are the GPU ids it may use."""
+        ...
+
+    def poll(self, handle: Any) -> int | None:
+        """Exit status of a finished worker, None while it runs."""
+        ...
+
+
+def worker_command(spec_path: Path) -> list[str]:
+    """The command line of one worker process."""
+    return [sys.executable, "-m", "robust_hashing.benchmark.worker", str(spec_path)]
+
+
+class LocalExecutor:
+    """One ``python -m robust_hashing.benchmark.worker`` subprocess per cell.
+
+    GPU ids are passed through ``CUDA_VISIBLE_DEVICES``; on CPU the variable is left alone.
+    stdout and stderr go to the cell's ``worker.log``.
+    """
+
+    def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
+        """Start the subprocess."""
+        env = dict(os.environ)
+        env.setdefault("WANDB_MODE", "offline")
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        if gpus:
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "w") as log:
+            return subprocess.Popen(
+                worker_command(spec_path), stdout=log, stderr=subprocess.STDOUT, env=env
+            )
+
+    def poll(self, handle: Any) -> int | None:
+        """``Popen.poll``."""
+        code: int | None = handle.poll()
+        return code
+
+
+class InlineExecutor:
+    """Runs the worker in this process, synchronously (for tests and debugging).
+
+    Exceptions are still contained per cell by the worker; a hard crash is not.
+    """
+
+    def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
+        """Run the cell(s) now; the handle is the exit status."""
+        from robust_hashing.benchmark.worker import main
+
+        return main([str(spec_path)])
+
+    def poll(self, handle: Any) -> int | None:
+        """The stored exit status."""
+        return int(handle)
+
+
+def _run_worker_file(spec_path: str) -> int:
+    from robust_hashing.benchmark.worker import main
+
+    return main([spec_path])
+
+
+class SlurmExecutor:
+    """Submits each cell as a SLURM job through submitit (``pip install robust_hashing[slurm]``).
+
+    Args:
+        folder: where submitit keeps job scripts and logs.
+        parameters: passed to ``AutoExecutor.update_parameters`` (partition, time, ...).
+    """
+
+    def __init__(self, folder: Path, parameters: dict[str, Any] | None = None) -> None:
+        try:
+            import submitit
+        except ImportError:
+            raise ImportError(
+                "the slurm executor needs submitit: pip install robust_hashing[slurm]"
+            ) from None
+        self._submitit = submitit
+        self.folder = Path(folder)
+        self.parameters = {"timeout_min": 240, **(parameters or {})}
+
+    def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
+        """Submit one job asking for ``devices`` GPUs."""
+        executor = self._submitit.AutoExecutor(folder=self.folder)
+        executor.update_parameters(gpus_per_node=devices, tasks_per_node=1, **self.parameters)
+        return executor.submit(_run_worker_file, str(spec_path))
+
+    def poll(self, handle: Any) -> int | None:
+        """0 if the job returned, 1 if it raised or was cancelled, None while queued/running."""
+        if not handle.done():
+            return None
+        return 0 if handle.exception() is None else 1

@@ -1,0 +1,278 @@
+"""Grid YAML schema: which datasets, code lengths, defenses and attacks a benchmark run fills.
+
+A grid file looks like ``benchmark/quick.yaml``::
+
+    name: quick
+    profile: quick            # quick | paper: quick merges each component's ``quick`` dict
+    seed: 0
+    top_k: 5000
+    datasets:
+      - name: embedded        # key of robust_hashing.datamodules.get_datamodule
+        kwargs: {batch_size: 64}
+    bits: [32]
+    victim: {method: dpsh, backbone: small_cnn, hp: {lr: 0.001}}
+    trainer: {accelerator: auto, devices: 1, clean_epochs: 20, defense_epochs: 2}
+    defenses: all             # or a list: [none, {name: cgat, hp: {...}}]
+    attacks: all              # or a list: [hag, {name: dhta, mode: targeted, hp: {...}}]
+    plugins: []               # modules or .py files imported before the grid is expanded
+    leaderboard_dir: leaderboard/quick   # where results/ and leaderboard.csv go
+
+``all`` expands, after plugins are imported, to every registered defense / every registered
+attack in each of its supported modes. Validation errors name the file and the YAML key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROFILES = ("quick", "paper")
+MODES = ("untargeted", "targeted")
+ALL = "all"
+
+
+class GridError(ValueError):
+    """A grid YAML file that does not follow the schema (the message names the key)."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of the grid: a datamodule name and its keyword arguments."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DefenseSpec:
+    """One defense: registry name plus hyper-parameters overriding its defaults."""
+
+    name: str
+    hp: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """One attack: registry name, mode (``None`` = every supported mode) and hyper-parameters."""
+
+    name: str
+    mode: str | None = None
+    hp: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated benchmark grid (see the module docstring for the YAML layout)."""
+
+    name: str
+    profile: str
+    seed: int
+    top_k: int | None
+    datasets: tuple[DatasetSpec, ...]
+    bits: tuple[int, ...]
+    method: str
+    backbone: str
+    victim_hp: dict[str, Any]
+    trainer: dict[str, Any]
+    defenses: tuple[DefenseSpec, ...] | None  # None = all registered
+    attacks: tuple[AttackSpec, ...] | None  # None = all registered, every supported mode
+    plugins: tuple[str, ...] = ()
+    wandb: dict[str, Any] = field(default_factory=dict)
+    leaderboard_dir: str = "leaderboard"
+    source: str = "<dict>"
+
+
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "accelerator": "auto",
+    "devices": 1,
+    "clean_epochs": 20,
+    "defense_epochs": None,
+    "precision": "32-true",
+}
+TOP_KEYS = {
+    "name", "profile", "seed", "top_k", "datasets", "bits", "victim", "trainer",
+    "defenses", "attacks", "plugins", "wandb", "leaderboard_dir",
+}  # fmt: skip
+
+
+def _fail(source: str, key: str, message: str) -> GridError:
+    return GridError(f"{source}: key '{key}': {message}")
+
+
+def _mapping(value: Any, source: str, key: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail(source, key, f"expected a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _name(value: Any, source: str, key: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(source, key, f"expected a non-empty string, got {value!r}")
+    return value
+
+
+def _int(value: Any, source: str, key: str, *, positive: bool = True) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or (positive and value <= 0):
+        raise _fail(
+            source, key, f"expected a {'positive ' if positive else ''}integer, got {value!r}"
+        )
+    return value
+
+
+def _entries(value: Any, source: str, key: str) -> list[dict[str, Any]] | None:
+    """Normalise ``all`` / a list of names or mappings to a list of mappings (None = all)."""
+    if value == ALL:
+        return None
+    if not isinstance(value, list) or not value:
+        raise _fail(source, key, f"expected 'all' or a non-empty list, got {value!r}")
+    out = []
+    for i, item in enumerate(value):
+        entry = {"name": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping):
+            raise _fail(source, f"{key}[{i}]", "expected a name or a mapping with 'name'")
+        extra = set(entry) - {"name", "mode", "hp"}
+        if extra:
+            raise _fail(source, f"{key}[{i}]", f"unknown keys {sorted(extra)}")
+        out.append(dict(entry))
+    return out
+
+
+def _parse_defenses(value: Any, source: str) -> tuple[DefenseSpec, ...] | None:
+    entries = _entries(value, source, "defenses")
+    if entries is None:
+        return None
+    specs = []
+    for i, e in enumerate(entries):
+        if "mode" in e:
+            raise _fail(source, f"defenses[{i}].mode", "defenses take no mode")
+        specs.append(
+            DefenseSpec(
+                _name(e.get("name"), source, f"defenses[{i}].name"),
+                _mapping(e.get("hp"), source, f"defenses[{i}].hp"),
+            )
+        )
+    return tuple(specs)
+
+
+def _parse_attacks(value: Any, source: str) -> tuple[AttackSpec, ...] | None:
+    entries = _entries(value, source, "attacks")
+    if entries is None:
+        return None
+    specs = []
+    for i, e in enumerate(entries):
+        mode = e.get("mode")
+        if mode is not None and mode not in MODES:
+            raise _fail(source, f"attacks[{i}].mode", f"expected one of {MODES}, got {mode!r}")
+        specs.append(
+            AttackSpec(
+                _name(e.get("name"), source, f"attacks[{i}].name"),
+                mode,
+                _mapping(e.get("hp"), source, f"attacks[{i}].hp"),
+            )
+        )
+    return tuple(specs)
+
+
+def _parse_datasets(value: Any, source: str) -> tuple[DatasetSpec, ...]:
+    if not isinstance(value, list) or not value:
+        raise _fail(source, "datasets", "expected a non-empty list")
+    specs = []
+    for i, item in enumerate(value):
+        entry = {"name": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping):
+            raise _fail(source, f"datasets[{i}]", "expected a name or a mapping with 'name'")
+        extra = set(entry) - {"name", "kwargs"}
+        if extra:
+            raise _fail(source, f"datasets[{i}]", f"unknown keys {sorted(extra)}")
+        specs.append(
+            DatasetSpec(
+                _name(entry.get("name"), source, f"datasets[{i}].name"),
+                _mapping(entry.get("kwargs"), source, f"datasets[{i}].kwargs"),
+            )
+        )
+    return tuple(specs)
+
+
+def parse_grid(data: Any, source: str = "<dict>") -> Grid:
+    """Validate a grid mapping (as loaded from YAML) and return a :class:`Grid`.
+
+    Args:
+        data: the mapping.
+        source: file name used in error messages.
+
+    Raises:
+        GridError: naming ``source`` and the offending key.
+    """
+    data = _mapping(data, source, "<root>")
+    unknown = set(data) - TOP_KEYS
+    if unknown:
+        raise _fail(source, min(unknown), f"unknown key (allowed: {sorted(TOP_KEYS)})")
+    for required in ("datasets", "bits", "defenses", "attacks"):
+        if required not in data:
+            raise _fail(source, required, "missing required key")
+    profile = data.get("profile", "quick")
+    if profile not in PROFILES:
+        raise _fail(source, "profile", f"expected one of {PROFILES}, got {profile!r}")
+    bits_value = data["bits"]
+    bits_list = bits_value if isinstance(bits_value, list) else [bits_value]
+    bits = tuple(_int(b, source, f"bits[{i}]") for i, b in enumerate(bits_list))
+    top_k = data.get("top_k", 5000)
+    if top_k is not None:
+        top_k = _int(top_k, source, "top_k")
+    victim = _mapping(data.get("victim"), source, "victim")
+    extra = set(victim) - {"method", "backbone", "hp"}
+    if extra:
+        raise _fail(source, "victim", f"unknown keys {sorted(extra)}")
+    trainer = _mapping(data.get("trainer"), source, "trainer")
+    unknown_trainer = set(trainer) - set(TRAINER_DEFAULTS) - {"strategy", "limit_train_batches"}
+    if unknown_trainer:
+        raise _fail(source, f"trainer.{min(unknown_trainer)}", "unknown trainer setting")
+    trainer = {**TRAINER_DEFAULTS, **trainer}
+    _int(trainer["clean_epochs"], source, "trainer.clean_epochs")
+    if trainer["defense_epochs"] is not None:
+        _int(trainer["defense_epochs"], source, "trainer.defense_epochs")
+    plugins = data.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+        raise _fail(source, "plugins", "expected a list of module names or .py paths")
+    return Grid(
+        name=str(data.get("name") or Path(source).stem),
+        profile=profile,
+        seed=_int(data.get("seed", 0), source, "seed", positive=False),
+        top_k=top_k,
+        datasets=_parse_datasets(data["datasets"], source),
+        bits=bits,
+        method=_name(victim.get("method", "dpsh"), source, "victim.method"),
+        backbone=_name(victim.get("backbone", "small_cnn"), source, "victim.backbone"),
+        victim_hp=_mapping(victim.get("hp"), source, "victim.hp"),
+        trainer=trainer,
+        defenses=_parse_defenses(data["defenses"], source),
+        attacks=_parse_attacks(data["attacks"], source),
+        plugins=tuple(plugins),
+        wandb=_mapping(data.get("wandb"), source, "wandb"),
+        leaderboard_dir=_name(
+            data.get("leaderboard_dir", "leaderboard"), source, "leaderboard_dir"
+        ),
+        source=source,
+    )
+
+
+def load_grid(path: str | Path) -> Grid:
+    """Read and validate a grid YAML file.
+
+    Raises:
+        GridError: if the file is missing, is not YAML, or does not follow the schema.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise GridError(f"{path}: grid file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise GridError(f"{path}: not valid YAML: {err}") from None
+    return parse_grid(data, str(path))

@@ -1,0 +1,272 @@
+"""Fill a grid: plan the cells, run the missing ones in worker processes, publish the results.
+
+Cells already finished in the cache are reused. Every other cell runs in its own process
+(:mod:`robust_hashing.benchmark.executors`) as soon as its dependencies are done, at most
+one per slot (a GPU, or a CPU worker); a failed cell is recorded, the cells that depend on
+it are skipped, and everything else goes on. At the end the finished attack cells are
+written as leaderboard JSONs, the leaderboard is rendered and the failures are listed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from robust_hashing.benchmark.cache import ArtefactCache, config_hash, write_json_atomic
+from robust_hashing.benchmark.cells import Catalog, Cell, plan
+from robust_hashing.benchmark.executors import Executor
+from robust_hashing.benchmark.grid import Grid
+
+
+@dataclass
+class RunOptions:
+    """How to run a grid (everything that does not change the results)."""
+
+    cache_dir: Path = Path(".cache/benchmark")
+    leaderboard_dir: Path | None = None
+    gpus: list[int] = field(default_factory=list)  # GPU ids; empty = CPU
+    workers: int = 1  # parallel CPU workers when ``gpus`` is empty
+    plugins: list[str] = field(default_factory=list)
+    only: str | None = None
+    dry_run: bool = False
+    steps: str | None = None  # module providing STEPS (tests); default: benchmark.steps
+    entry_points: bool = True
+    batch: bool = True  # attack cells of one defended model share a worker process
+    poll_seconds: float = 0.5
+
+
+@dataclass
+class RunSummary:
+    """Outcome of :func:`run_grid`."""
+
+    status: dict[str, str]
+    failures: dict[str, str]
+    frame: Any = None  # leaderboard DataFrame (None on a dry run)
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """1 if any cell failed, else 0."""
+        return 1 if self.failures else 0
+
+
+class Progress:
+    """Plain-line progress view: counts of done / running / failed and time per cell."""
+
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.total, self.stream = total, stream or sys.stdout
+        self.done = self.failed = self.running = self.skipped = 0
+
+    def line(self, event: str, cell_id: str, seconds: float | None = None) -> None:
+        """Print one event with the current counters."""
+        took = f" {seconds:7.1f}s" if seconds is not None else " " * 9
+        finished = self.done + self.failed + self.skipped
+        print(
+            f"[{finished:>3}/{self.total}] {event:<7}{took}  {cell_id}  "
+            f"(done {self.done}, running {self.running}, failed {self.failed})",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def _runtime(cell: Cell, clean: Cell, grid: Grid, opts: RunOptions, devices: int) -> dict:
+    ccfg = clean.config
+    return {
+        "seed": grid.seed,
+        "accelerator": "gpu" if opts.gpus else ("cpu" if grid.trainer["accelerator"] == "auto" else grid.trainer["accelerator"]),
+        "devices": devices,
+        "strategy": grid.trainer.get("strategy") if devices > 1 else None,
+        "plugins": list(opts.plugins),
+        "entry_points": opts.entry_points,
+        "steps": opts.steps,
+        "cache_root": str(opts.cache_dir),
+        "wandb_dir": str(opts.cache_dir / "wandb"),
+        "wandb_project": grid.wandb.get("project", "robust_hashing"),
+        "dataset": {"name": ccfg["dataset"], "kwargs": ccfg["dataset_kwargs"]},
+        "dataset_id": f"{ccfg['dataset']}-{config_hash(ccfg['dataset_kwargs'], 8)}",
+        "victim": {"method": ccfg["method"], "backbone": ccfg["backbone"], "bits": ccfg["bits"]},
+        "top_k": grid.top_k,
+    }  # fmt: skip
+
+
+class Scheduler:
+    """Runs the cells of a plan with an executor, respecting dependencies and slots.
+
+    With ``RunOptions.batch`` the ready attack cells of one defended model share a worker
+    process (saving the interpreter and library start-up per cell): a Python exception
+    still fails only its own cell, and if the whole process dies (OOM, segfault) its
+    unfinished cells are re-queued one process each, so the culprit is isolated.
+    """
+
+    def __init__(self, cells: list[Cell], grid: Grid, opts: RunOptions, executor: Executor) -> None:
+        self.cells, self.grid, self.opts, self.executor = cells, grid, opts, executor
+        self.by_id = {c.id: c for c in cells}
+        self.cache = ArtefactCache(opts.cache_dir)
+        self.status: dict[str, str] = {}
+        self.failures: dict[str, str] = {}
+        self.single: set[str] = set()  # cells that must run alone (after a crashed batch)
+        self.free = list(opts.gpus) if opts.gpus else list(range(-max(opts.workers, 1), 0))
+
+    def _clean_of(self, cell: Cell) -> Cell:
+        while cell.kind != "clean":
+            cell = self.by_id[cell.deps[0]]
+        return cell
+
+    def _spec(self, cell: Cell, gpus: list[int]) -> dict[str, Any]:
+        devices = len(gpus) if self.opts.gpus else 1
+        upstream = {self.by_id[d].kind: self.by_id[d].dir for d in cell.deps}
+        runtime = _runtime(cell, self._clean_of(cell), self.grid, self.opts, devices)
+        spec = cell.spec(upstream, {"runtime": runtime})
+        cell.dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(cell.dir / "cell.json", spec)
+        return spec
+
+    def _claim(self, cell: Cell) -> list[int] | None:
+        """Take the slots ``cell`` needs (GPU ids, or one CPU slot), None if not free yet."""
+        want = min(cell.devices, len(self.opts.gpus)) if self.opts.gpus else 1
+        if len(self.free) < want:
+            return None
+        claimed, self.free = self.free[:want], self.free[want:]
+        return claimed
+
+    def _unit(self, cell: Cell, ready: list[Cell]) -> list[Cell]:
+        if not self.opts.batch or cell.kind != "attack" or cell.id in self.single:
+            return [cell]
+        return [c for c in ready if c.deps == cell.deps and c.id not in self.single]
+
+    def _launch(self, unit: list[Cell], slots: list[int]) -> Any:
+        gpus = slots if self.opts.gpus else []
+        specs = [self._spec(c, gpus) for c in unit]
+        path = unit[0].dir / ("batch.json" if len(unit) > 1 else "cell.json")
+        if len(unit) > 1:
+            write_json_atomic(path, {"cells": specs})
+        return self.executor.launch(path, unit[0].dir / "worker.log", gpus, len(slots))
+
+    def _finish(
+        self, unit: list[Cell], code: int, seconds: float, progress: Progress
+    ) -> list[Cell]:
+        """Record a finished unit; returns the cells to re-queue."""
+        requeue = []
+        for cell in unit:
+            if self.cache.is_done(cell.kind, cell.key):
+                self.status[cell.id] = "done"
+                progress.done += 1
+                took = self.cache.read_done(cell.kind, cell.key).get("seconds", seconds)
+                progress.line("done", cell.id, took)
+            elif len(unit) > 1 and code not in (0, 1):
+                self.single.add(cell.id)
+                self.status[cell.id] = "pending"
+                requeue.append(cell)
+            else:
+                self.status[cell.id] = "failed"
+                progress.failed += 1
+                error = cell.dir / "error.log"
+                log = error if error.is_file() else unit[0].dir / "worker.log"
+                self.failures[cell.id] = f"exit status {code}; log: {log}"
+                progress.line("FAILED", cell.id, seconds)
+        return requeue
+
+    def run(self, progress: Progress) -> None:
+        """Run every pending cell; fills :attr:`status` and :attr:`failures`."""
+        pending = []
+        for cell in self.cells:
+            cached = self.cache.is_done(cell.kind, cell.key)
+            self.status[cell.id] = "cached" if cached else "pending"
+            if not cached:
+                pending.append(cell)
+        progress.done = len(self.cells) - len(pending)
+        running: dict[int, tuple[Any, list[Cell], list[int], float]] = {}
+        while pending or running:
+            for cell in list(pending):
+                if cell not in pending:
+                    continue  # already launched in a batch
+                states = [self.status[d] for d in cell.deps]
+                if any(s in ("failed", "skipped") for s in states):
+                    pending.remove(cell)
+                    self.status[cell.id] = "skipped"
+                    self.failures[cell.id] = f"skipped: depends on failed {cell.deps[0]}"
+                    progress.skipped += 1
+                    progress.line("skipped", cell.id)
+                    continue
+                if not all(s in ("done", "cached") for s in states):
+                    continue
+                slots = self._claim(cell)
+                if slots is None:
+                    break  # keep dependency order: wait for a free slot
+                unit = self._unit(cell, pending)
+                for member in unit:
+                    pending.remove(member)
+                    self.status[member.id] = "running"
+                    progress.running += 1
+                    progress.line("start", member.id)
+                running[id(unit)] = (self._launch(unit, slots), unit, slots, time.perf_counter())
+            for key, (handle, unit, slots, start) in list(running.items()):
+                code = self.executor.poll(handle)
+                if code is None:
+                    continue
+                del running[key]
+                self.free.extend(slots)
+                progress.running -= len(unit)
+                pending[:0] = self._finish(unit, code, time.perf_counter() - start, progress)
+            if running:
+                time.sleep(self.opts.poll_seconds)
+
+
+def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Path) -> Any:
+    """Write the leaderboard JSON of every finished attack cell, then render CSV/HTML."""
+    from robust_hashing.benchmark.summary import cell_result
+    from robust_hashing.leaderboard import dump_result, write_leaderboard
+
+    cache = ArtefactCache(opts.cache_dir)
+    for cell in cells:
+        if cell.kind == "attack" and cache.is_done(cell.kind, cell.key):
+            payload = cache.read_done(cell.kind, cell.key)
+            dump_result(cell_result(cell, payload, grid), leaderboard_dir / "results")
+    return write_leaderboard(leaderboard_dir, title=f"robust_hashing leaderboard ({grid.name})")
+
+
+def run_grid(
+    grid: Grid,
+    opts: RunOptions,
+    executor: Executor,
+    catalog: Catalog,
+    stream: TextIO | None = None,
+) -> RunSummary:
+    """Plan, run and publish ``grid`` (plugins must already be imported in this process)."""
+    out = stream or sys.stdout
+    cells = plan(grid, ArtefactCache(opts.cache_dir), catalog, only=opts.only)
+    cache = ArtefactCache(opts.cache_dir)
+    if opts.dry_run:
+        status = {c.id: "cached" if cache.is_done(c.kind, c.key) else "to run" for c in cells}
+        for cell in cells:
+            print(f"{status[cell.id]:<7} {cell.key}  {cell.id}", file=out)
+        print(f"{len(cells)} cells, {sum(s == 'to run' for s in status.values())} to run", file=out)
+        return RunSummary(status, {}, None, cells)
+    scheduler = Scheduler(cells, grid, opts, executor)
+    start = time.perf_counter()
+    scheduler.run(Progress(len(cells), out))
+    leaderboard_dir = opts.leaderboard_dir or Path("leaderboard")
+    frame = publish(cells, grid, opts, leaderboard_dir)
+    print(
+        f"\nfinished in {time.perf_counter() - start:.1f}s; leaderboard: {leaderboard_dir}",
+        file=out,
+    )
+    write_json_atomic(
+        opts.cache_dir / "last_run.json",
+        {"status": scheduler.status, "failures": scheduler.failures},
+    )
+    if scheduler.failures:
+        print(f"\n{len(scheduler.failures)} cell(s) did not finish:", file=out)
+        for cell_id, why in sorted(scheduler.failures.items()):
+            print(f"  {cell_id}: {why}", file=out)
+    return RunSummary(scheduler.status, scheduler.failures, frame, cells)
+
+
+def load_status(cache_dir: Path) -> dict[str, Any]:
+    """Status of the last run recorded under ``cache_dir`` (empty if none)."""
+    path = Path(cache_dir) / "last_run.json"
+    return json.loads(path.read_text()) if path.is_file() else {}

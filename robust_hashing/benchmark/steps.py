@@ -1,0 +1,221 @@
+"""What each kind of cell does; the only module of the runner that calls the other parts.
+
+* ``clean``: :class:`robust_hashing.tasks.HashingTask` trained with ``Trainer.fit`` → ``model.ckpt``.
+* ``defense``: ``robust_hashing.defenses.get_defense(name)`` fine-tuned from the clean
+  checkpoint → ``model.ckpt`` (``none`` reuses the clean checkpoint); then the clean figures
+  of the defended model (mAP, PR curve) → ``clean_eval.json``.
+* ``attack``: ``robust_hashing.attacks.evaluation.AttackEvaluation`` run with
+  ``Trainer.test`` over the query loader → the figures of its ``report``.
+
+Each function gets the cell spec (see :meth:`robust_hashing.benchmark.cells.Cell.spec`)
+and the cell's loggers, writes its files into ``spec["dir"]`` and returns the result dict
+stored in ``done.json``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import Logger
+
+from robust_hashing.benchmark.loggers import log_examples
+
+StepFn = Callable[[dict[str, Any], list[Logger]], dict[str, Any]]
+CHECKPOINT = "model.ckpt"
+
+
+def accepted_kwargs(fn: Callable[..., Any], candidates: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``candidates`` that ``fn`` (a function or class) accepts by name."""
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(candidates)
+    return {k: v for k, v in candidates.items() if k in params}
+
+
+def make_trainer(spec: dict[str, Any], loggers: list[Logger], **overrides: Any) -> L.Trainer:
+    """A Trainer from the cell's runtime settings (accelerator, devices, strategy)."""
+    runtime = spec["runtime"]
+    kwargs: dict[str, Any] = {
+        "accelerator": runtime.get("accelerator", "auto"),
+        "devices": runtime.get("devices", 1),
+        "logger": loggers or False,
+        "enable_checkpointing": False,
+        "enable_model_summary": False,
+        "enable_progress_bar": False,
+        "num_sanity_val_steps": 0,
+        "default_root_dir": spec["dir"],
+        "log_every_n_steps": 10,
+    }
+    if runtime.get("strategy"):
+        kwargs["strategy"] = runtime["strategy"]
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    return L.Trainer(**kwargs)
+
+
+def datamodule(spec: dict[str, Any], stage: str = "fit") -> Any:
+    """The cell's data module, prepared and set up (dataset name/kwargs from the spec)."""
+    from robust_hashing.datamodules import get_datamodule
+
+    data = spec["runtime"]["dataset"]
+    dm = get_datamodule(data["name"], **data["kwargs"])
+    dm.prepare_data()
+    dm.setup(stage)
+    return dm
+
+
+def _train_settings(trainer_cfg: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "max_epochs": trainer_cfg.get("max_epochs"),
+        "max_steps": trainer_cfg.get("max_steps"),
+        "limit_train_batches": trainer_cfg.get("limit_train_batches"),
+        "precision": trainer_cfg.get("precision"),
+        "limit_val_batches": 0,  # the benchmark evaluates in the attack cells
+    }
+
+
+def run_clean(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+    """Train the clean victim model; writes ``model.ckpt``."""
+    from robust_hashing.tasks import HashingTask
+
+    cfg = spec["config"]
+    L.seed_everything(spec["runtime"]["seed"], workers=True)
+    dm = datamodule(spec)
+    task = HashingTask(
+        backbone=cfg["backbone"],
+        bits=cfg["bits"],
+        loss=cfg["method"],
+        num_train=dm.num_train,
+        num_classes=dm.num_classes,
+        **cfg["hp"],
+    )
+    trainer = make_trainer(spec, loggers, **_train_settings(cfg["trainer"]))
+    trainer.fit(task, datamodule=dm)
+    ckpt = Path(spec["dir"]) / CHECKPOINT
+    trainer.save_checkpoint(ckpt)
+    return {"checkpoint": str(ckpt), "epochs": trainer.current_epoch}
+
+
+def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
+    """Clean mAP and PR curve of the model in ``checkpoint`` (single device)."""
+    from robust_hashing.metrics import mean_average_precision, pr_curve
+    from robust_hashing.tasks import encode, load_hash_net
+
+    model = load_hash_net(checkpoint)
+    dm = datamodule(spec, "test")
+    trainer = make_trainer(spec, [], devices=1, strategy="auto")
+    q_codes, q_labels = encode(model, dm.query_dataloader(), trainer)
+    db_codes, db_labels = encode(model, dm.database_dataloader(), trainer)
+    top_k = spec["runtime"].get("top_k")
+    recall, precision = pr_curve(q_codes, db_codes, q_labels, db_labels)
+    return {
+        "clean_map": mean_average_precision(q_codes, db_codes, q_labels, db_labels, top_k),
+        "pr_recall": recall.tolist(),
+        "pr_precision": precision.tolist(),
+    }
+
+
+def run_defense(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+    """Fine-tune a defense from the clean checkpoint (``none``: reuse it) and evaluate it."""
+    from robust_hashing.defenses import get_defense
+
+    cfg = spec["config"]
+    clean_dir = Path(spec["upstream"]["clean"])
+    clean_ckpt = clean_dir / CHECKPOINT
+    cls = get_defense(cfg["defense"])
+    if cfg["defense"] == "none" or getattr(cls, "trains", True) is False:
+        ckpt = clean_ckpt
+    else:
+        L.seed_everything(spec["runtime"]["seed"], workers=True)
+        dm = datamodule(spec)
+        victim = spec["runtime"]["victim"]
+        candidates = {
+            "backbone": victim["backbone"], "bits": victim["bits"], "loss": victim["method"],
+            "num_train": dm.num_train, "num_classes": dm.num_classes,
+        }  # fmt: skip
+        task = cls(
+            clean_checkpoint=str(clean_ckpt), **accepted_kwargs(cls, candidates), **cfg["hp"]
+        )
+        trainer = make_trainer(spec, loggers, **_train_settings(cfg["trainer"]))
+        trainer.fit(task, datamodule=dm)
+        ckpt = Path(spec["dir"]) / CHECKPOINT
+        trainer.save_checkpoint(ckpt)
+    evaluation = _clean_eval(spec, ckpt)
+    (Path(spec["dir"]) / "clean_eval.json").write_text(json.dumps(evaluation))
+    return {"checkpoint": str(ckpt), "clean_map": evaluation["clean_map"]}
+
+
+def _scalars(report: dict[str, Any]) -> dict[str, Any]:
+    """Numbers of an attack report as plain floats (tensors converted, others dropped)."""
+    out: dict[str, Any] = {}
+    for key, value in report.items():
+        if isinstance(value, torch.Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            out[key] = value
+        elif isinstance(value, int | float):
+            out[key] = None if math.isnan(float(value)) else float(value)
+    return out
+
+
+def _example_images(attack: Any, dm: Any, context: Any, mode: str, loggers: list[Logger]) -> None:
+    """Attack the first 8 queries once more and log them as an image grid (wandb only)."""
+    images, labels, _ = next(iter(dm.query_dataloader()))
+    images, labels = images[:8], labels[:8].float()
+    targets = None
+    if mode == "targeted":
+        pool = context.target_pool
+        pick = torch.randint(len(pool), (len(images),), generator=torch.Generator().manual_seed(0))
+        targets = pool[pick].float()
+    device = next(attack.model.parameters()).device
+    labels_dev = labels.to(device)
+    targets_dev = None if targets is None else targets.to(device)
+    adv = attack(images.to(device), labels_dev, targets_dev)
+    log_examples(loggers, images, adv.cpu())
+
+
+def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+    """Evaluate one attack on the defended model; returns the evaluation's report."""
+    from robust_hashing.attacks import get_attack
+    from robust_hashing.attacks.context import build_context
+    from robust_hashing.attacks.evaluation import AttackEvaluation
+    from robust_hashing.tasks import load_hash_net
+
+    cfg, runtime = spec["config"], spec["runtime"]
+    L.seed_everything(runtime["seed"], workers=True)
+    defense_dir = Path(spec["upstream"]["defense"])
+    defense_done = json.loads((defense_dir / "done.json").read_text())
+    model = load_hash_net(defense_done["result"]["checkpoint"])
+    dm = datamodule(spec, "test")
+    trainer = make_trainer(spec, loggers, devices=1, strategy="auto")
+    context = build_context(
+        model,
+        dm,
+        trainer=trainer,
+        cache_dir=defense_dir / "context",
+        model_key=defense_dir.name,
+        dataset=runtime["dataset"]["name"],
+    )
+    targeted = cfg["mode"] == "targeted"
+    attack = get_attack(cfg["attack"], model, context, targeted=targeted, **cfg["hp"])
+    candidates = {
+        "attack": attack, "context": context, "top_k": cfg["top_k"], "seed": runtime["seed"],
+        "targets_path": Path(runtime["cache_root"]) / "targets" / f"{runtime['dataset_id']}.pt",
+    }  # fmt: skip
+    evaluation = AttackEvaluation(**accepted_kwargs(AttackEvaluation, candidates))
+    trainer.test(evaluation, dataloaders=dm.query_dataloader(), verbose=False)
+    report = _scalars(dict(evaluation.report))
+    report["bounded"] = bool(getattr(attack, "bounded", True))
+    (Path(spec["dir"]) / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
+        _example_images(attack, dm, context, cfg["mode"], loggers)
+    return report
+
+
+STEPS: dict[str, StepFn] = {"clean": run_clean, "defense": run_defense, "attack": run_attack}

@@ -1,0 +1,130 @@
+"""End-of-run outputs: leaderboard JSONs from finished attack cells, figures, wandb summary."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from robust_hashing.benchmark.cells import Cell
+from robust_hashing.benchmark.grid import Grid
+from robust_hashing.leaderboard.schema import CellResult, Provenance
+
+
+def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
+    """Leaderboard record of a finished attack cell (its ``done.json`` payload)."""
+    report, meta, env = payload["result"], cell.meta, payload["environment"]
+    targeted = meta["mode"] == "targeted"
+    bounded = bool(report.get("bounded", True))
+    return CellResult(
+        dataset=meta["dataset"],
+        bits=int(meta["bits"]),
+        backbone=grid.backbone,
+        method=grid.method,
+        defense=meta["defense"],
+        attack=meta["attack"],
+        mode=meta["mode"],
+        profile=grid.profile,
+        clean_map=report["clean_map"],
+        adv_map=report.get("adv_map"),
+        clean_tmap=report.get("clean_tmap") if targeted else None,
+        adv_tmap=report.get("adv_tmap") if targeted else None,
+        asr=report["asr"],
+        linf=report["linf"],
+        l2=report["l2"],
+        rmse=report["rmse"],
+        theory=report.get("theory"),
+        bit_flip=report.get("bit_flip"),
+        bounded=bounded,
+        footnote="" if bounded else "unbounded attack (as published); see rmse",
+        provenance=Provenance(
+            config_hash=cell.key,
+            code_commit=env["code_commit"],
+            seed=int(payload["seed"]),
+            python=env["python"],
+            torch=env["torch"],
+            lightning=env["lightning"],
+            device=env["device"],
+            seconds=float(payload["seconds"]),
+            source="measured",
+        ),
+    )
+
+
+def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
+    """Bar chart PNG of robust mAP per defense (one panel per dataset/bits)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = list(frame.groupby(["dataset", "bits"], sort=True))
+    fig, axes = plt.subplots(1, max(len(groups), 1), figsize=(5 * max(len(groups), 1), 3.5))
+    axes = [axes] if not hasattr(axes, "__len__") else list(axes)
+    for ax, ((dataset, bits), group) in zip(axes, groups, strict=False):
+        ax.bar(group["defense"], group["robust_map"].fillna(0.0), color="#4c78a8")
+        ax.bar(group["defense"], group["clean_map"], fill=False, edgecolor="#999", label="clean")
+        ax.set_title(f"{dataset} {bits} bits")
+        ax.set_ylabel("worst-case mAP")
+        ax.tick_params(axis="x", rotation=30)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def pr_curve_figure(defense_cells: list[Cell], path: Path) -> Path | None:
+    """PR curves (clean queries) of every defended model that has a ``clean_eval.json``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = []
+    for cell in defense_cells:
+        file = cell.dir / "clean_eval.json"
+        if file.is_file():
+            data = json.loads(file.read_text())
+            curves.append(
+                (f"{cell.meta['dataset']}-{cell.meta['bits']}/{cell.meta['defense']}", data)
+            )
+    if not curves:
+        return None
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for label, data in curves:
+        precision = [math.nan if p is None else p for p in data["pr_precision"]]
+        ax.plot(data["pr_recall"], precision, label=label)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def log_wandb_summary(
+    frame: pd.DataFrame, images: dict[str, Path | None], wandb_dir: Path, grid: Grid
+) -> None:
+    """One wandb run holding the leaderboard Table and the figures (offline by default)."""
+    import wandb
+
+    from robust_hashing.benchmark.loggers import DEFAULT_PROJECT, wandb_mode
+
+    wandb_dir.mkdir(parents=True, exist_ok=True)
+    run = wandb.init(
+        project=str(grid.wandb.get("project", DEFAULT_PROJECT)),
+        group="summary",
+        job_type="leaderboard",
+        name=f"leaderboard-{grid.name}",
+        dir=str(wandb_dir),
+        mode="online" if wandb_mode() == "online" else "offline",
+        config={"grid": grid.name, "profile": grid.profile},
+    )
+    run.log({"leaderboard": wandb.Table(dataframe=frame.fillna(-1.0))})
+    run.log({k: wandb.Image(str(v)) for k, v in images.items() if v is not None})
+    run.finish()

@@ -1,0 +1,119 @@
+"""Run one benchmark cell: ``python -m robust_hashing.benchmark.worker <cell-spec.json>``.
+
+The worker imports the plugins named in the spec (so third-party defenses and attacks are
+registered in this process too), runs the cell's step with its loggers, and writes
+``done.json`` last. Any exception propagates as a non-zero exit status with the traceback
+on stderr, which the runner stores in the cell's ``worker.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from robust_hashing.benchmark.cache import ArtefactCache, git_commit
+from robust_hashing.benchmark.plugins import import_plugin, load_plugins
+
+
+def environment() -> dict[str, str]:
+    """Library versions and the device the cell ran on (provenance of its results)."""
+    import torch
+
+    try:
+        import lightning
+
+        lightning_version = lightning.__version__
+    except ImportError:  # pragma: no cover - lightning is a core dependency
+        lightning_version = "unknown"
+
+    if torch.cuda.is_available():
+        device = torch.cuda.get_device_name(0)
+    else:
+        device = f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning_version,
+        "device": device,
+        "code_commit": git_commit(),
+    }
+
+
+def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run the cell described by ``spec`` and mark it done; returns the ``done.json`` payload."""
+    os.environ.setdefault("WANDB_MODE", "offline")
+    runtime = spec["runtime"]
+    load_plugins(runtime.get("plugins", []), entry_point_groups=runtime.get("entry_points", True))
+    if runtime.get("steps"):
+        module = import_plugin(runtime["steps"])
+    else:
+        from robust_hashing.benchmark import steps as module
+
+    folder = Path(spec["dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    loggers: list[Any] = []
+    if getattr(module, "USES_LOGGERS", True):
+        from robust_hashing.benchmark.loggers import cell_loggers
+
+        loggers = cell_loggers(spec)
+    start = time.perf_counter()
+    try:
+        result = module.STEPS[spec["kind"]](spec, loggers)
+    finally:
+        for logger in loggers:
+            if hasattr(logger, "experiment") and type(logger).__name__ == "WandbLogger":
+                logger.experiment.finish()
+    payload = {
+        "id": spec["id"],
+        "key": spec["key"],
+        "kind": spec["kind"],
+        "config": spec["config"],
+        "meta": spec.get("meta", {}),
+        "seed": runtime["seed"],
+        "seconds": round(time.perf_counter() - start, 3),
+        "environment": environment(),
+        "result": result,
+    }
+    ArtefactCache.mark_done(folder, payload)
+    return payload
+
+
+def run_guarded(spec: dict[str, Any]) -> bool:
+    """Run one cell; on an exception write its traceback to ``error.log`` and return False."""
+    error = Path(spec["dir"]) / "error.log"
+    error.unlink(missing_ok=True)
+    try:
+        run_spec(spec)
+    except Exception:  # noqa: BLE001 - recorded for this cell; the others go on
+        text = traceback.format_exc()
+        error.parent.mkdir(parents=True, exist_ok=True)
+        error.write_text(text)
+        print(f"cell {spec['id']} failed:\n{text}", file=sys.stderr, flush=True)
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cell (or the ``{"cells": [...]}`` batch) whose spec JSON is ``argv[0]``.
+
+    Returns:
+        0 if every cell finished, 1 if one raised (the others still ran).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m robust_hashing.benchmark.worker <cell-spec.json>", file=sys.stderr)
+        return 2
+    data = json.loads(Path(args[0]).read_text())
+    specs = data.get("cells", [data])
+    ok = [run_guarded(spec) for spec in specs]
+    return 0 if all(ok) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Static ``leaderboard.html``: a sortable table and an inline-SVG chart, no network assets."""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pandas as pd
+
+from robust_hashing.leaderboard.render import GROUP_COLUMNS
+
+_SCRIPT = """
+document.querySelectorAll('table.leaderboard th').forEach(function (th, col) {
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var asc = th.dataset.order !== 'asc';
+    table.querySelectorAll('th').forEach(function (h) { delete h.dataset.order; });
+    th.dataset.order = asc ? 'asc' : 'desc';
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[col].dataset.value, y = b.cells[col].dataset.value;
+      var nx = parseFloat(x), ny = parseFloat(y), r;
+      if (!isNaN(nx) && !isNaN(ny)) { r = nx - ny; } else { r = x < y ? -1 : (x > y ? 1 : 0); }
+      return asc ? r : -r;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
+
+_STYLE = """
+body { font-family: sans-serif; margin: 2em; }
+table.leaderboard { border-collapse: collapse; font-size: 0.85em; }
+table.leaderboard th, table.leaderboard td { border: 1px solid #ccc; padding: 3px 6px; }
+table.leaderboard th { cursor: pointer; background: #eee; }
+table.leaderboard td.num { text-align: right; font-variant-numeric: tabular-nums; }
+svg text { font-size: 11px; font-family: sans-serif; }
+"""
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return '<td class="num" data-value="">–</td>'
+        return f'<td class="num" data-value="{value:.6f}">{value:.4f}</td>'
+    if isinstance(value, int):
+        return f'<td class="num" data-value="{value}">{value}</td>'
+    text = html.escape(str(value))
+    return f'<td data-value="{text}">{text}</td>'
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """The leaderboard as a sortable ``<table class="leaderboard">``."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for record in frame.itertuples(index=False):
+        values = [v.item() if hasattr(v, "item") else v for v in record]
+        rows.append("<tr>" + "".join(_cell(v) for v in values) + "</tr>")
+    body = "\n".join(rows)
+    return f'<table class="leaderboard">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
+
+
+def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
+    """Horizontal bar chart of robust mAP per defense, one block per group, as inline SVG."""
+    label_w, gap, y = 160, 24, 10
+    parts: list[str] = []
+    scale = width - label_w - 60
+    for key, group in frame.groupby(GROUP_COLUMNS, sort=True):
+        title = html.escape(" / ".join(str(k) for k in key))
+        parts.append(f'<text x="0" y="{y + 12}" font-weight="bold">{title}</text>')
+        y += gap
+        for row in group.sort_values(["rank", "defense"]).itertuples(index=False):
+            value = float(row.robust_map)
+            length = 0 if math.isnan(value) else round(value * scale, 1)
+            label = "n/a" if math.isnan(value) else f"{value:.4f}"
+            name = html.escape(str(row.defense))
+            parts.append(f'<text x="0" y="{y + 13}">{name}</text>')
+            parts.append(
+                f'<rect x="{label_w}" y="{y}" width="{length}" height="{bar}" fill="#4c78a8">'
+                f"<title>{name}: {label}</title></rect>"
+            )
+            parts.append(f'<text x="{label_w + length + 4}" y="{y + 13}">{label}</text>')
+            y += bar + 4
+        y += gap // 2
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{y}" '
+        f'role="img" aria-label="robust mAP per defense">{"".join(parts)}</svg>'
+    )
+
+
+def render_html(frame: pd.DataFrame, title: str = "Leaderboard") -> str:
+    """A self-contained HTML page: title, chart of robust mAP, sortable table."""
+    safe = html.escape(title)
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{safe}</title><style>{_STYLE}</style></head>
+<body>
+<h1>{safe}</h1>
+<p>Robust mAP = worst case (minimum) mAP over the untargeted attacks; higher is better.
+Targeted columns hold t-mAP (lower is better for a defense). Click a header to sort.</p>
+<h2>Robust mAP per defense</h2>
+{chart_svg(frame)}
+<h2>Table</h2>
+{table_html(frame)}
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""

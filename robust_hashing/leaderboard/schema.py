@@ -1,0 +1,217 @@
+"""Result JSON schema: one file per grid cell, validated on load.
+
+A cell lives at ``results/<dataset>/<bits>bit/<defense>/<attack>[-targeted].json`` and holds
+the fields of :class:`CellResult` (figures as JSON numbers, never strings) plus a nested
+``provenance`` object (:class:`Provenance`). Every field is required except those marked
+optional; unknown fields are rejected, so a typo cannot silently drop a figure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODES = ("untargeted", "targeted")
+SOURCES = ("measured", "reported")
+
+
+class SchemaError(ValueError):
+    """A result file that does not follow the schema (the message names file and field)."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a number came from."""
+
+    config_hash: str
+    code_commit: str
+    seed: int
+    python: str
+    torch: str
+    lightning: str
+    device: str
+    seconds: float
+    source: str  # "measured" (by the runner) or "reported" (copied from a paper)
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Figures of one (dataset, bits, victim, defense, attack, mode) cell.
+
+    ``adv_map`` is required for untargeted attacks, ``clean_tmap``/``adv_tmap`` for targeted
+    ones; ``theory`` is the attack's ideal-code bound (null if it has none).
+    """
+
+    dataset: str
+    bits: int
+    backbone: str
+    method: str
+    defense: str
+    attack: str
+    mode: str
+    profile: str
+    clean_map: float
+    adv_map: float | None
+    clean_tmap: float | None
+    adv_tmap: float | None
+    asr: float
+    linf: float
+    l2: float
+    rmse: float
+    theory: float | None
+    provenance: Provenance
+    bit_flip: float | None = None
+    bounded: bool = True
+    footnote: str = ""
+
+    @property
+    def figure(self) -> float:
+        """The leaderboard figure: mAP under attack (untargeted) or t-mAP (targeted)."""
+        value = self.adv_map if self.mode == "untargeted" else self.adv_tmap
+        assert value is not None  # guaranteed by validation
+        return value
+
+    @property
+    def column(self) -> str:
+        """Column name of this attack in the leaderboard (``<attack>[-targeted]``)."""
+        return self.attack + ("-targeted" if self.mode == "targeted" else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (provenance nested)."""
+        return dataclasses.asdict(self)
+
+
+STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
+_FIELDS: dict[str, tuple[str, bool]] = {  # name -> (type, nullable)
+    "dataset": (STR, False), "bits": (INT, False), "backbone": (STR, False),
+    "method": (STR, False), "defense": (STR, False), "attack": (STR, False),
+    "mode": (STR, False), "profile": (STR, False), "clean_map": (NUM, False),
+    "adv_map": (NUM, True), "clean_tmap": (NUM, True), "adv_tmap": (NUM, True),
+    "asr": (NUM, False), "linf": (NUM, False), "l2": (NUM, False), "rmse": (NUM, False),
+    "theory": (NUM, True), "bit_flip": (NUM, True), "bounded": (BOOL, False),
+    "footnote": (STR, False),
+}  # fmt: skip
+_OPTIONAL = {"bit_flip", "bounded", "footnote"}
+_PROVENANCE: dict[str, tuple[str, bool]] = {
+    "config_hash": (STR, False), "code_commit": (STR, False), "seed": (INT, False),
+    "python": (STR, False), "torch": (STR, False), "lightning": (STR, False),
+    "device": (STR, False), "seconds": (NUM, False), "source": (STR, False),
+}  # fmt: skip
+_UNIT_INTERVAL = ("clean_map", "adv_map", "clean_tmap", "adv_tmap", "asr", "theory", "bit_flip")
+
+
+def _check(value: Any, kind: str, nullable: bool, where: str) -> Any:
+    if value is None:
+        if nullable:
+            return None
+        raise SchemaError(f"{where}: must not be null")
+    ok = {
+        STR: isinstance(value, str),
+        INT: isinstance(value, int) and not isinstance(value, bool),
+        NUM: isinstance(value, int | float) and not isinstance(value, bool),
+        BOOL: isinstance(value, bool),
+    }[kind]
+    if not ok:
+        raise SchemaError(f"{where}: expected a {kind}, got {type(value).__name__} {value!r}")
+    if kind == NUM:
+        if not math.isfinite(value):
+            raise SchemaError(f"{where}: expected a finite number, got {value!r}")
+        return float(value)
+    return value
+
+
+def _fields(data: Any, table: dict[str, tuple[str, bool]], optional: set[str], where: str) -> dict:
+    if not isinstance(data, dict):
+        raise SchemaError(f"{where}: expected a JSON object")
+    unknown = sorted(set(data) - set(table))
+    if unknown:
+        raise SchemaError(f"{where}: unknown field '{unknown[0]}'")
+    out = {}
+    for name, (kind, nullable) in table.items():
+        if name not in data:
+            if name in optional:
+                continue
+            raise SchemaError(f"{where}: missing required field '{name}'")
+        out[name] = _check(data[name], kind, nullable, f"{where}: field '{name}'")
+    return out
+
+
+def parse_result(data: Any, source: str = "<dict>") -> CellResult:
+    """Validate a decoded result JSON and build a :class:`CellResult`.
+
+    Raises:
+        SchemaError: naming ``source`` and the offending field.
+    """
+    if not isinstance(data, dict):
+        raise SchemaError(f"{source}: expected a JSON object")
+    body = {k: v for k, v in data.items() if k != "provenance"}
+    if "provenance" not in data:
+        raise SchemaError(f"{source}: missing required field 'provenance'")
+    values = _fields(body, _FIELDS, _OPTIONAL, source)
+    prov = _fields(data["provenance"], _PROVENANCE, set(), f"{source}: provenance")
+    if values["mode"] not in MODES:
+        raise SchemaError(f"{source}: field 'mode': expected one of {MODES}")
+    if prov["source"] not in SOURCES:
+        raise SchemaError(f"{source}: field 'provenance.source': expected one of {SOURCES}")
+    if values["bits"] <= 0:
+        raise SchemaError(f"{source}: field 'bits': must be positive")
+    required = ("adv_map",) if values["mode"] == "untargeted" else ("clean_tmap", "adv_tmap")
+    for name in required:
+        if values.get(name) is None:
+            raise SchemaError(f"{source}: field '{name}': required for {values['mode']} attacks")
+    for name in _UNIT_INTERVAL:
+        value = values.get(name)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise SchemaError(f"{source}: field '{name}': {value} is outside [0, 1]")
+    return CellResult(**values, provenance=Provenance(**prov))
+
+
+def result_path(results_dir: str | Path, result: CellResult) -> Path:
+    """``<results_dir>/<dataset>/<bits>bit/<defense>/<attack>[-targeted].json``."""
+    return (
+        Path(results_dir)
+        / result.dataset
+        / f"{result.bits}bit"
+        / result.defense
+        / f"{result.column}.json"
+    )
+
+
+def load_result(path: str | Path) -> CellResult:
+    """Read and validate one result file; its location must match its content.
+
+    Raises:
+        SchemaError: naming the file and the field.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise SchemaError(f"{path}: not valid JSON: {err}") from None
+    result = parse_result(data, str(path))
+    parts = path.parts[-4:]
+    expected = result_path(Path(), result).parts
+    if tuple(parts) != tuple(expected):
+        raise SchemaError(
+            f"{path}: location does not match its fields (expected {'/'.join(expected)})"
+        )
+    return result
+
+
+def load_results(results_dir: str | Path) -> list[CellResult]:
+    """Every ``*.json`` under ``results_dir``, validated, in sorted path order."""
+    return [load_result(p) for p in sorted(Path(results_dir).rglob("*.json"))]
+
+
+def dump_result(result: CellResult, results_dir: str | Path) -> Path:
+    """Write ``result`` (validated first) to its path under ``results_dir``; returns the path."""
+    data = result.to_dict()
+    parse_result(data, f"result {result.column} of {result.defense}")
+    path = result_path(results_dir, result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from robust_hashing.benchmark.grid import GridError, load_grid, parse_grid
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = {"datasets": ["embedded"], "bits": [32], "defenses": "all", "attacks": "all"}
+
+
+@pytest.mark.parametrize("name", ["quick", "paper"])
+def test_shipped_grids_are_valid(name: str) -> None:
+    grid = load_grid(ROOT / "benchmark" / f"{name}.yaml")
+    assert grid.profile == name
+    assert grid.datasets[0].name == "embedded"
+    assert grid.bits == ((32,) if name == "quick" else (16, 32, 48, 64))
+    assert grid.attacks is None  # every registered attack
+    assert grid.leaderboard_dir == ("leaderboard/quick" if name == "quick" else "leaderboard")
+
+
+def test_entries_accept_names_and_mappings() -> None:
+    grid = parse_grid({**BASE, "defenses": ["none", {"name": "cgat", "hp": {"lam": 2.0}}],
+                       "attacks": ["hag", {"name": "dhta", "mode": "targeted"}]})  # fmt: skip
+    assert [d.name for d in grid.defenses] == ["none", "cgat"]
+    assert grid.defenses[1].hp == {"lam": 2.0}
+    assert grid.attacks[0].mode is None and grid.attacks[1].mode == "targeted"
+    assert grid.trainer["clean_epochs"] == 20 and grid.top_k == 5000
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"profile": "fast"}, "'profile'"),
+        ({"bits": [32, -1]}, "'bits[1]'"),
+        ({"attacks": [{"name": "hag", "mode": "sideways"}]}, "'attacks[0].mode'"),
+        ({"defenses": [{"name": ""}]}, "'defenses[0].name'"),
+        ({"datasets": []}, "'datasets'"),
+        ({"colour": 1}, "'colour'"),
+        ({"trainer": {"clean_epochs": 0}}, "'trainer.clean_epochs'"),
+        ({"trainer": {"gpus": 2}}, "'trainer.gpus'"),
+        ({"victim": {"method": 3}}, "'victim.method'"),
+        ({"attacks": []}, "'attacks'"),
+    ],
+)
+def test_errors_name_the_key(change: dict, key: str) -> None:
+    with pytest.raises(GridError, match=re.escape(f"g.yaml: key {key}")):
+        parse_grid({**BASE, **change}, "g.yaml")
+
+
+def test_missing_required_key_and_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(GridError, match="key 'attacks': missing required key"):
+        parse_grid({k: v for k, v in BASE.items() if k != "attacks"}, "g.yaml")
+    with pytest.raises(GridError, match="grid file not found"):
+        load_grid(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [\n")
+    with pytest.raises(GridError, match="not valid YAML"):
+        load_grid(bad)

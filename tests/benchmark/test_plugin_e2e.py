@@ -1,0 +1,62 @@
+"""The example plugin defense runs end to end through the real grid on tiny settings."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+
+from robust_hashing.benchmark.cells import RegistryCatalog
+from robust_hashing.benchmark.executors import InlineExecutor
+from robust_hashing.benchmark.grid import parse_grid
+from robust_hashing.benchmark.plugins import load_plugins
+from robust_hashing.benchmark.runner import RunOptions, run_grid
+from robust_hashing.leaderboard import load_results
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = str(ROOT / "benchmark" / "examples" / "plugin_defense.py")
+FLICKR = str(ROOT / "tests" / "data" / "flickr25k")
+
+
+def test_example_plugin_appears_in_leaderboard(tmp_path: Path) -> None:
+    load_plugins([PLUGIN], entry_point_groups=False)
+    from robust_hashing.defenses import list_defenses
+
+    assert "example_noise" in list_defenses()
+    data_kwargs = {"root": FLICKR, "batch_size": 8, "eval_batch_size": 16, "resize": 32,
+                   "crop": 32, "random_crop": False}  # fmt: skip
+    grid = parse_grid(
+        {
+            "name": "plugin-e2e",
+            "profile": "quick",
+            "top_k": 10,
+            "datasets": [{"name": "flickr25k", "kwargs": data_kwargs}],
+            "bits": [16],
+            "victim": {"method": "dpsh", "backbone": "test_cnn", "hp": {"lr": 0.01}},
+            "trainer": {"accelerator": "cpu", "clean_epochs": 1, "defense_epochs": 1},
+            "defenses": ["none", "example_noise"],
+            "attacks": [{"name": "hag", "hp": {"steps": 2}}],
+        },
+        "plugin-e2e.yaml",
+    )
+    opts = RunOptions(
+        cache_dir=tmp_path / "cache",
+        leaderboard_dir=tmp_path / "leaderboard",
+        plugins=[PLUGIN],
+        entry_points=False,
+        poll_seconds=0.01,
+    )
+    out = io.StringIO()
+    summary = run_grid(grid, opts, InlineExecutor(), RegistryCatalog(), stream=out)
+    assert summary.exit_code == 0, (summary.failures, out.getvalue())
+    frame = pd.read_csv(tmp_path / "leaderboard" / "leaderboard.csv")
+    assert set(frame["defense"]) == {"none", "example_noise"}
+    assert "hag" in frame.columns
+    assert frame["clean_map"].between(0, 1).all() and frame["hag"].between(0, 1).all()
+    results = load_results(tmp_path / "leaderboard" / "results")
+    assert {r.defense for r in results} == {"none", "example_noise"}
+    assert all(r.linf <= 8 / 255 + 1e-6 for r in results)
+    # the defended model was really trained from the clean checkpoint
+    ckpts = list((tmp_path / "cache" / "defense").glob("*/model.ckpt"))
+    assert len(ckpts) == 1

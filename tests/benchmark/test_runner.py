@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from robust_hashing.benchmark.cache import DONE, ArtefactCache
+from robust_hashing.benchmark.cells import plan
+from robust_hashing.benchmark.executors import InlineExecutor, LocalExecutor
+from robust_hashing.benchmark.runner import run_grid
+from robust_hashing.leaderboard import load_results
+
+from .conftest import make_grid
+
+
+def calls(options) -> list[str]:
+    path = options.cache_dir / "calls.jsonl"
+    if not path.is_file():
+        return []
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+def test_inline_run_publishes_leaderboard(catalog, options) -> None:
+    grid = make_grid()
+    out = io.StringIO()
+    summary = run_grid(grid, options, InlineExecutor(), catalog, stream=out)
+    assert summary.exit_code == 0, summary.failures
+    # 1 clean + 3 defenses + 3 × (weak, strong, strong-targeted, tgt-targeted)
+    assert len(calls(options)) == 1 + 3 + 3 * 4
+    results = load_results(options.leaderboard_dir / "results")
+    assert len(results) == 12
+    frame = pd.read_csv(options.leaderboard_dir / "leaderboard.csv")
+    assert list(frame["defense"]) == ["better", "good", "none"]  # ranked by worst case
+    assert list(frame["rank"]) == [1, 2, 3]
+    assert frame.loc[0, "robust_map"] == pytest.approx(0.5)  # 0.7 - strong's 0.2
+    assert frame.loc[0, "worst_attack"] == "strong"
+    assert "tgt-targeted" in frame.columns
+    assert (options.leaderboard_dir / "leaderboard.html").is_file()
+    assert "done" in out.getvalue() and "(done 16, running 0, failed 0)" in out.getvalue()
+    # the quick profile merged the attack's `quick` dict into its hyper-parameters
+    weak = next(r for r in results if r.attack == "weak")
+    assert weak.provenance.source == "measured"
+    assert weak.provenance.config_hash
+
+
+def test_rerun_reuses_everything(catalog, options) -> None:
+    grid = make_grid()
+    run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    first = (options.leaderboard_dir / "leaderboard.csv").read_text()
+    n_calls = len(calls(options))
+    summary = run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    assert len(calls(options)) == n_calls  # nothing recomputed
+    assert set(summary.status.values()) == {"cached"}
+    assert (options.leaderboard_dir / "leaderboard.csv").read_text() == first
+
+
+def test_interrupted_cell_is_the_only_one_recomputed(catalog, options) -> None:
+    grid = make_grid()
+    run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    cells = plan(grid, ArtefactCache(options.cache_dir), catalog)
+    victim = next(c for c in cells if c.id.endswith("/good/strong"))
+    (victim.dir / DONE).unlink()  # as if killed before writing done.json
+    before = len(calls(options))
+    run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    assert calls(options)[before:] == [victim.id]
+
+
+def test_failures_are_contained_and_reported(catalog, options) -> None:
+    grid = make_grid(defenses=["none", "broken"], attacks=["weak", "boom"])
+    out = io.StringIO()
+    summary = run_grid(grid, options, InlineExecutor(), catalog, stream=out)
+    assert summary.exit_code == 1
+    assert summary.status["attack/fake-16bit-dpsh-test_cnn/none/weak"] == "done"
+    assert summary.status["attack/fake-16bit-dpsh-test_cnn/none/boom"] == "failed"
+    assert summary.status["defense/fake-16bit-dpsh-test_cnn/broken"] == "failed"
+    assert summary.status["attack/fake-16bit-dpsh-test_cnn/broken/weak"] == "skipped"
+    assert set(summary.failures) == {
+        "attack/fake-16bit-dpsh-test_cnn/none/boom",
+        "defense/fake-16bit-dpsh-test_cnn/broken",
+        "attack/fake-16bit-dpsh-test_cnn/broken/weak",
+        "attack/fake-16bit-dpsh-test_cnn/broken/boom",
+    }
+    assert "4 cell(s) did not finish" in out.getvalue()
+    log = Path(summary.failures["attack/fake-16bit-dpsh-test_cnn/none/boom"].split("log: ")[1])
+    assert "attack bug" in log.read_text()
+    assert [r.attack for r in load_results(options.leaderboard_dir / "results")] == ["weak"]
+
+
+def test_dry_run_and_only(catalog, options) -> None:
+    grid = make_grid()
+    out = io.StringIO()
+    options.dry_run, options.only = True, "good/weak"
+    summary = run_grid(grid, options, InlineExecutor(), catalog, stream=out)
+    assert sorted(summary.status) == [
+        "attack/fake-16bit-dpsh-test_cnn/good/weak",
+        "clean/fake-16bit-dpsh-test_cnn",
+        "defense/fake-16bit-dpsh-test_cnn/good",
+    ]
+    assert "3 cells, 3 to run" in out.getvalue()
+    assert calls(options) == []
+
+
+def test_changed_config_invalidates_downstream_only(catalog, options) -> None:
+    run_grid(make_grid(), options, InlineExecutor(), catalog, stream=io.StringIO())
+    before = len(calls(options))
+    grid = make_grid(
+        attacks=["weak", "strong", {"name": "tgt", "mode": "targeted", "hp": {"x": 1}}]
+    )
+    run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    new = calls(options)[before:]
+    assert len(new) == 3 and all(c.endswith("/tgt-targeted") for c in new)
+    shutil.rmtree(options.cache_dir / "attack")
+    run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    assert not any(c.startswith(("clean", "defense")) for c in calls(options)[before + 3 :])
+
+
+def test_subprocess_batch_crash_is_isolated(catalog, options) -> None:
+    # clean model and defense first, in-process (fast); then attacks in real subprocesses
+    run_grid(make_grid(defenses=["good"], attacks=["weak"]), options, InlineExecutor(), catalog,
+             stream=io.StringIO())  # fmt: skip
+    attacks = ["weak", "oom", {"name": "strong", "mode": "untargeted"}]
+    grid = make_grid(defenses=["good"], attacks=attacks)
+    out = io.StringIO()
+    summary = run_grid(grid, options, LocalExecutor(), catalog, stream=out)
+    prefix = "attack/fake-16bit-dpsh-test_cnn/good/"
+    assert summary.status[prefix + "weak"] == "cached"
+    assert summary.status[prefix + "strong"] == "done"  # re-run alone after the batch died
+    assert summary.status[prefix + "oom"] == "failed"
+    assert list(summary.failures) == [prefix + "oom"]
+    assert "exit status 137" in summary.failures[prefix + "oom"]
+    starts = [
+        ln for ln in out.getvalue().splitlines() if "start" in ln and f"{prefix}strong " in ln
+    ]
+    assert len(starts) == 2
+    spec = json.loads((options.cache_dir / "attack").glob("*/cell.json").__next__().read_text())
+    assert spec["runtime"]["plugins"] == [] and spec["upstream"]["defense"]

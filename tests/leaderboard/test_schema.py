@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from robust_hashing.leaderboard import SchemaError, dump_result, load_result, parse_result
+
+from .conftest import make_record
+
+
+def test_roundtrip(tmp_path: Path, record: dict) -> None:
+    result = parse_result(record)
+    path = dump_result(result, tmp_path)
+    assert path == tmp_path / "embedded" / "32bit" / "cgat" / "hag.json"
+    assert load_result(path) == result and result.figure == 0.4
+    targeted = parse_result(make_record(attack="dhta", mode="targeted", figure=0.7))
+    assert dump_result(targeted, tmp_path).name == "dhta-targeted.json"
+    assert targeted.figure == 0.7 and targeted.column == "dhta-targeted"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d.update(adv_map="0.4"), "field 'adv_map': expected a number, got str"),
+        (lambda d: d.pop("asr"), "missing required field 'asr'"),
+        (lambda d: d.update(colour=1), "unknown field 'colour'"),
+        (lambda d: d.update(mode="sideways"), "field 'mode'"),
+        (lambda d: d.update(bits=32.0), "field 'bits': expected a integer"),
+        (lambda d: d.update(clean_map=1.5), "field 'clean_map': 1.5 is outside"),
+        (lambda d: d.update(adv_map=None), "field 'adv_map': required for untargeted"),
+        (lambda d: d["provenance"].update(source="guessed"), "provenance.source"),
+        (lambda d: d["provenance"].pop("seed"), "provenance: missing required field 'seed'"),
+        (lambda d: d.update(bounded="yes"), "field 'bounded': expected a boolean"),
+    ],
+)
+def test_rejects_bad_records(record: dict, mutate, message: str) -> None:
+    data = copy.deepcopy(record)
+    mutate(data)
+    with pytest.raises(SchemaError, match=re.escape(message)):
+        parse_result(data, "cell.json")
+
+
+def test_errors_name_the_file_and_location_is_checked(tmp_path: Path, record: dict) -> None:
+    path = tmp_path / "embedded" / "32bit" / "cgat" / "hag.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({**record, "asr": "high"}))
+    with pytest.raises(SchemaError, match=re.escape(f"{path}: field 'asr'")):
+        load_result(path)
+    wrong = tmp_path / "embedded" / "32bit" / "saat" / "hag.json"
+    wrong.parent.mkdir(parents=True)
+    wrong.write_text(json.dumps(record))
+    with pytest.raises(SchemaError, match="location does not match"):
+        load_result(wrong)
+    path.write_text("{not json")
+    with pytest.raises(SchemaError, match="not valid JSON"):
+        load_result(path)
