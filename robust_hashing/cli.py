@@ -8,6 +8,7 @@ module's ``num_train`` and ``num_classes`` are linked into the model.
 
 from __future__ import annotations
 
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -37,15 +38,19 @@ class HashingCLI(LightningCLI):
 
 def run_lightning_cli(args: list[str]) -> HashingCLI:
     """Run LightningCLI on ``args``; ``fit`` without ``--config`` uses the packaged default."""
-    if args and args[0] == "fit" and not any(a in ("-c", "--config") for a in args[1:]):
-        if not any(a in ("-h", "--help", "--print_config") for a in args[1:]):
-            args = [args[0], "--config", str(default_config_path()), *args[1:]]
-    return HashingCLI(
-        HashingTask,
-        HashingDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        seed_everything_default=0,
-        save_config_kwargs={"overwrite": True},
-        args=args,
-    )
+    explicit = ("-c", "--config", "-h", "--help", "--print_config")
+    if args and args[0] == "fit" and not any(a in explicit for a in args[1:]):
+        args = [args[0], "--config", str(default_config_path()), *args[1:]]
+    argv, sys.argv = sys.argv, sys.argv[:1]  # ``args`` is the whole command line
+    try:
+        return HashingCLI(
+            HashingTask,
+            HashingDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            args=args,
+        )
+    finally:
+        sys.argv = argv

@@ -25,8 +25,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="embedded", help="embedded | flickr25k | nuswide | coco")
     p.add_argument("--root", default=None, help="dataset root (list files)")
     p.add_argument("--quick", action="store_true", help="use the attack's quick profile")
-    p.add_argument("--hp", action="append", default=[], metavar="KEY=VALUE",
-                   help="attack hyper-parameter (YAML value), repeatable")
+    p.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="attack hyper-parameter (YAML value), repeatable",
+    )
     p.add_argument("--top-k", type=int, default=5000, help="mAP depth (protocol: 5000)")
     p.add_argument("--asr-n", type=int, default=100, help="N of ASR@N")
     p.add_argument("--max-queries", type=int, default=None, help="attack only the first N")
@@ -96,28 +101,48 @@ def main(argv: list[str] | None = None) -> int:
     ckpt = Path(args.checkpoint)
     model = tasks.load_hash_net(ckpt)
     dm = datamodules.get_datamodule(args.data, **({"root": args.root} if args.root else {}))
-    trainer = L.Trainer(accelerator=args.accelerator, devices=1, logger=False,
-                        enable_checkpointing=False, enable_model_summary=False)
-    context = build_context(model, dm, trainer=trainer, cache_dir=args.cache_dir,
-                            model_key=checkpoint_key(ckpt), dataset=args.data)
+    trainer = L.Trainer(
+        accelerator=args.accelerator,
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    context = build_context(
+        model,
+        dm,
+        trainer=trainer,
+        cache_dir=args.cache_dir,
+        model_key=checkpoint_key(ckpt),
+        dataset=args.data,
+    )
     hp = {"targeted": args.targeted, "seed": args.seed, **_hyper_parameters(args.hp)}
     attack = get_attack(args.attack, model, context, quick=args.quick, **hp)
     targets = None
     if attack.targeted:
         query_labels, db_labels = dm.labels("query"), context.db_labels
-        targets = (load_or_draw_targets(args.targets, query_labels, db_labels, seed=args.seed)
-                   if args.targets else draw_target_labels(query_labels, db_labels, seed=args.seed))
+        targets = (
+            load_or_draw_targets(args.targets, query_labels, db_labels, seed=args.seed)
+            if args.targets
+            else draw_target_labels(query_labels, db_labels, seed=args.seed)
+        )
     loader = dm.query_dataloader()
     if args.max_queries is not None:
         n = min(args.max_queries, len(loader.dataset))  # type: ignore[arg-type]
         subset = Subset(loader.dataset, range(n))
         loader = DataLoader(subset, batch_size=loader.batch_size, num_workers=loader.num_workers)
-    evaluation = AttackEvaluation(attack, context=context, targets=targets,
-                                  top_k=args.top_k, asr_n=args.asr_n)
+    evaluation = AttackEvaluation(
+        attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
+    )
     trainer.test(evaluation, dataloaders=loader, verbose=False)
     report = dict(evaluation.report)
-    report.update(checkpoint=str(ckpt), data=args.data, quick=args.quick, seed=args.seed,
-                  hp={k: v for k, v in hp.items() if k != "targeted"})
+    report.update(
+        checkpoint=str(ckpt),
+        data=args.data,
+        quick=args.quick,
+        seed=args.seed,
+        hp={k: v for k, v in hp.items() if k != "targeted"},
+    )
     if trainer.is_global_zero:
         print(format_report({k: v for k, v in report.items() if not isinstance(v, dict)}))
         if args.out:

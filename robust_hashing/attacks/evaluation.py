@@ -203,4 +203,3 @@ class AttackEvaluation(L.LightningModule):
             rep.update(scores(sign(g["theory"]), gold, "theory"))
         rep["prepare_seconds"] = self._prepare_seconds
         return rep
-

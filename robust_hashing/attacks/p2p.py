@@ -58,9 +58,7 @@ class P2P(SignPGDAttack):
         n_t: int | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            *args, targeted=targeted, steps=steps, random_start=random_start, **kwargs
-        )
+        super().__init__(*args, targeted=targeted, steps=steps, random_start=random_start, **kwargs)
         self.n_t = self.default_n_t if n_t is None else n_t
         self.requires_context()
 

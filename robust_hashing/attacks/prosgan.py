@@ -57,21 +57,43 @@ class ProSGAN(HashAttack):
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
     bounded: ClassVar[bool] = False
     quick: ClassVar[dict[str, Any]] = {
-        "proto_epochs": 2, "proto_steps": 50, "gan_epochs": 1, "decay_epochs": 1, "gan_batches": 50
+        "proto_epochs": 2,
+        "proto_steps": 50,
+        "gan_epochs": 1,
+        "decay_epochs": 1,
+        "gan_batches": 50,
     }
 
     def __init__(
-        self, model: HashNet, context: AttackContext | None = None, *, targeted: bool = True,
-        eps: float = 8 / 255, seed: int = 0, proto_epochs: int = 100, proto_steps: int = 300,
-        gan_epochs: int = 50, decay_epochs: int = 50, gan_batches: int | None = None,
-        rec_weight: float | None = None, lr: float = 1e-4,
+        self,
+        model: HashNet,
+        context: AttackContext | None = None,
+        *,
+        targeted: bool = True,
+        eps: float = 8 / 255,
+        seed: int = 0,
+        proto_epochs: int = 100,
+        proto_steps: int = 300,
+        gan_epochs: int = 50,
+        decay_epochs: int = 50,
+        gan_batches: int | None = None,
+        rec_weight: float | None = None,
+        lr: float = 1e-4,
     ) -> None:
         super().__init__(model, context, targeted=targeted, eps=eps, seed=seed)
         ctx = self.requires_context()
         if rec_weight is None:
             rec_weight = 100.0 if ctx.dataset == "flickr25k" else 50.0
-        self.hp: dict[str, Any] = {"pe": proto_epochs, "ps": proto_steps, "ge": gan_epochs, "de": decay_epochs,
-                   "gb": gan_batches, "rec": rec_weight, "lr": lr, "seed": seed}
+        self.hp: dict[str, Any] = {
+            "pe": proto_epochs,
+            "ps": proto_steps,
+            "ge": gan_epochs,
+            "de": decay_epochs,
+            "gb": gan_batches,
+            "rec": rec_weight,
+            "lr": lr,
+            "seed": seed,
+        }
         self.proto = LabelPrototypeNet(ctx.num_classes, ctx.bits)
         self.gen = Generator()
         self.ready = False
@@ -128,15 +150,20 @@ class ProSGAN(HashAttack):
                 one, zero = x.new_ones(len(x), 1), x.new_zeros(len(x), 1)
                 adv = self.gen(x, f_t)
                 h = self.model(adv)[1]
-                loss_g = (hp["rec"] * F.mse_loss(adv, x) + 5 * (1 - (h * sign(p_t)).mean())
-                          + F.mse_loss(disc(adv), torch.cat([y_t, one], 1)))
+                loss_g = (
+                    hp["rec"] * F.mse_loss(adv, x)
+                    + 5 * (1 - (h * sign(p_t)).mean())
+                    + F.mse_loss(disc(adv), torch.cat([y_t, one], 1))
+                )
                 grads = torch.autograd.grad(loss_g, list(self.gen.parameters()))
                 for prm, g in zip(self.gen.parameters(), grads, strict=True):
                     prm.grad = g
                 opt_g.step()
                 if step % 3 == 0:
-                    loss_d = 0.5 * (F.mse_loss(disc(x), torch.cat([y, one], 1))
-                                    + F.mse_loss(disc(adv.detach()), torch.cat([y_t, zero], 1)))
+                    loss_d = 0.5 * (
+                        F.mse_loss(disc(x), torch.cat([y, one], 1))
+                        + F.mse_loss(disc(adv.detach()), torch.cat([y_t, zero], 1))
+                    )
                     opt_d.zero_grad(set_to_none=True)
                     loss_d.backward()
                     opt_d.step()
@@ -166,4 +193,3 @@ class ProSGANClip(ProSGAN):
     """ProS-GAN projected onto the ε-ball (ours; flagged ε-clipped in reports)."""
 
     bounded: ClassVar[bool] = True
-

@@ -39,8 +39,11 @@ class _ResBlock(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, padding=1), nn.InstanceNorm2d(ch), nn.ReLU(True),
-            nn.Conv2d(ch, ch, 3, padding=1), nn.InstanceNorm2d(ch),
+            nn.Conv2d(ch, ch, 3, padding=1),
+            nn.InstanceNorm2d(ch),
+            nn.ReLU(True),
+            nn.Conv2d(ch, ch, 3, padding=1),
+            nn.InstanceNorm2d(ch),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -65,12 +68,17 @@ class Generator(nn.Module):
         blocks: number of residual blocks.
     """
 
-    def __init__(self, feature: int = 512, label_ch: int = 16, ch: int = 32, blocks: int = 2) -> None:
+    def __init__(
+        self, feature: int = 512, label_ch: int = 16, ch: int = 32, blocks: int = 2
+    ) -> None:
         super().__init__()
         self.label = nn.Linear(feature, label_ch)
         self.encoder = nn.Sequential(
-            nn.Conv2d(3 + label_ch, ch, 7, padding=3), nn.InstanceNorm2d(ch), nn.ReLU(True),
-            *_down(ch, 2 * ch), *_down(2 * ch, 4 * ch),
+            nn.Conv2d(3 + label_ch, ch, 7, padding=3),
+            nn.InstanceNorm2d(ch),
+            nn.ReLU(True),
+            *_down(ch, 2 * ch),
+            *_down(2 * ch, 4 * ch),
             *[_ResBlock(4 * ch) for _ in range(blocks)],
         )
         self.decoder = nn.Sequential(

@@ -80,7 +80,9 @@ class THA(SignPGDAttack):
             self.prototype = net.to(self.device).eval()
             return
         assert ctx.target_pool is not None
-        net = train_prototype_net(ctx.train_codes, ctx.train_labels, ctx.target_pool, **self.proto_hp)
+        net = train_prototype_net(
+            ctx.train_codes, ctx.train_labels, ctx.target_pool, **self.proto_hp
+        )
         if path is not None:
             save_atomic({k: v.cpu() for k, v in net.state_dict().items()}, path)
         self.prototype = net.eval()

@@ -31,7 +31,9 @@ def list_backbones(pattern: str | None = None) -> list[str]:
     return BACKBONES.list(pattern)
 
 
-def load_local_weights(module: nn.Module, weights: str | None, *, skip: tuple[str, ...] = ()) -> None:
+def load_local_weights(
+    module: nn.Module, weights: str | None, *, skip: tuple[str, ...] = ()
+) -> None:
     """Load a torchvision-keyed state dict from a local file into ``module``.
 
     Keys starting with any prefix in ``skip`` (e.g. the ImageNet classifier) are ignored.
@@ -51,7 +53,9 @@ def load_local_weights(module: nn.Module, weights: str | None, *, skip: tuple[st
     state = {k: v for k, v in state.items() if not k.startswith(skip)}
     missing, _unexpected = module.load_state_dict(state, strict=False)
     if missing:
-        raise ValueError(f"{path}: checkpoint lacks {len(missing)} backbone keys, e.g. {missing[0]!r}")
+        raise ValueError(
+            f"{path}: checkpoint lacks {len(missing)} backbone keys, e.g. {missing[0]!r}"
+        )
 
 
 def _conv_block(cin: int, cout: int) -> nn.Sequential:
@@ -64,23 +68,26 @@ def _conv_block(cin: int, cout: int) -> nn.Sequential:
 
 @BACKBONES.register("small_cnn")
 def small_cnn(weights: str | None = None) -> tuple[nn.Module, int]:
-    """Four conv blocks (32-64-128-256) with pooling, global average pool → 256.
+    """Four conv blocks (16-32-64-128) with pooling, global average pool, BatchNorm → 128.
 
-    Default for the embedded 64×64 data; trains from scratch on a CPU in minutes.
+    Default for the embedded 64×64 data; trains from scratch on a 2-core CPU in minutes.
+    The final BatchNorm centres the pooled (all-positive) features: without it every image
+    starts with nearly the same code and pairwise hashing losses barely move.
     """
     net = nn.Sequential(
-        _conv_block(3, 32),
+        _conv_block(3, 16),
+        nn.MaxPool2d(2),
+        _conv_block(16, 32),
         nn.MaxPool2d(2),
         _conv_block(32, 64),
         nn.MaxPool2d(2),
         _conv_block(64, 128),
-        nn.MaxPool2d(2),
-        _conv_block(128, 256),
         nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
+        nn.BatchNorm1d(128),
     )
     load_local_weights(net, weights)
-    return net, 256
+    return net, 128
 
 
 @BACKBONES.register("test_cnn")

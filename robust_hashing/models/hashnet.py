@@ -23,6 +23,9 @@ class HashNet(nn.Module):
     The hash layer is initialised N(0, 0.01²) with zero bias (algorithms §1).
     """
 
+    mean: Tensor
+    std: Tensor
+
     def __init__(self, backbone: nn.Module, feature_dim: int, bits: int) -> None:
         super().__init__()
         if bits <= 0:

@@ -60,7 +60,9 @@ def merge_by_index(parts: Iterable[tuple[Tensor, Tensor, Tensor]]) -> tuple[Tens
     keep[1:] = index[1:] != index[:-1]
     index = index[keep]
     if index[0] != 0 or index[-1] != len(index) - 1:
-        raise ValueError(f"encoded indices are not 0..{len(index) - 1}: got {index[0]}..{index[-1]}")
+        raise ValueError(
+            f"encoded indices are not 0..{len(index) - 1}: got {index[0]}..{index[-1]}"
+        )
     return codes[keep], labels[keep]
 
 

@@ -91,7 +91,7 @@ class HashingTask(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         """SGD or Adam with a step-wise multi-step LR schedule (fractions of all steps)."""
-        hp = self.hparams
+        hp: Any = self.hparams
         params = [p for p in self.parameters() if p.requires_grad]
         opt: torch.optim.Optimizer
         if hp.optimizer == "sgd":
@@ -107,6 +107,7 @@ class HashingTask(L.LightningModule):
 
     # -- validation: mAP@k of query codes against database codes ---------------------------
     def on_validation_epoch_start(self) -> None:
+        """Forget the codes of the previous validation run."""
         self._val_parts = {0: [], 1: []}
 
     def validation_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -117,18 +118,21 @@ class HashingTask(L.LightningModule):
         )
 
     def on_validation_epoch_end(self) -> None:
+        """Gather every process's codes and log ``val_map`` (mAP@top_k)."""
         if not self._val_parts[0] or not self._val_parts[1]:
             return
         q_codes, q_labels = merge_by_index(_gather(self._val_parts[0]))
         d_codes, d_labels = merge_by_index(_gather(self._val_parts[1]))
         value = mean_average_precision(
-            q_codes, d_codes, q_labels, d_labels, top_k=self.hparams.top_k
+            q_codes, d_codes, q_labels, d_labels, top_k=self.hparams["top_k"]
         )
         self.log("val_map", value, prog_bar=True, sync_dist=False, rank_zero_only=False)
         self._val_parts = {0: [], 1: []}
 
     # -- prediction: codes with their dataset index ----------------------------------------
-    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+    def predict_step(
+        self, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, Tensor]:
         """Return ``{"codes", "labels", "index"}`` for a batch."""
         x, y, idx = batch
         return {"codes": self.model.encode(x), "labels": y, "index": idx}
