@@ -95,7 +95,9 @@ def test_anchor_is_majority_vote_of_equal_label_items() -> None:
     a = anchor_codes(target, db_codes, db_labels, n_t=9, generator=torch.Generator().manual_seed(0))
     assert torch.equal(a[0], sign(db_codes[:5].sum(0)))
     # n_t = 3: the anchor is the vote of some 3-subset of the equal items (never [1,1,0] ones).
-    a3 = anchor_codes(target, db_codes, db_labels, n_t=3, generator=torch.Generator().manual_seed(1))
+    a3 = anchor_codes(
+        target, db_codes, db_labels, n_t=3, generator=torch.Generator().manual_seed(1)
+    )
     votes = [sign(db_codes[list(s)].sum(0)) for s in itertools.combinations(range(5), 3)]
     assert any(torch.equal(a3[0], v) for v in votes)
     # n_t = 1 (P2P): the anchor is the code of one equal-label item.
@@ -111,8 +113,10 @@ def test_anchor_respects_n_t_and_seed() -> None:
     b = anchor_codes(target, db_codes, db_labels, 3, torch.Generator().manual_seed(5))
     assert torch.equal(a, b)
     # Every row is the vote of exactly three of the ten equal items.
-    votes = {tuple(sign(db_codes[10 + torch.tensor(s)].sum(0)).tolist())
-             for s in itertools.combinations(range(10), 3)}
+    votes = {
+        tuple(sign(db_codes[10 + torch.tensor(s)].sum(0)).tolist())
+        for s in itertools.combinations(range(10), 3)
+    }
     assert all(tuple(r.tolist()) in votes for r in a)
     with pytest.raises(ValueError):
         anchor_codes(target, db_codes, db_labels, 0)

@@ -61,7 +61,7 @@ class ProSGAN(HashAttack):
         "proto_steps": 50,
         "gan_epochs": 1,
         "decay_epochs": 1,
-        "gan_batches": 50,
+        "gan_batches": 20,
     }
 
     def __init__(

@@ -192,6 +192,7 @@ def _attack_cell(
     hp = resolve_hp(cls, spec.hp, grid.profile)
     config = {
         "attack": spec.name, "mode": mode, "hp": hp, "top_k": grid.top_k, "code": class_digest(cls),
+        "max_queries": grid.max_queries,
     }  # fmt: skip
     key = cache.key("attack", config, [defense.key], grid.seed)
     suffix = "-targeted" if mode == "targeted" else ""

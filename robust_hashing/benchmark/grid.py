@@ -83,6 +83,7 @@ class Grid:
     plugins: tuple[str, ...] = ()
     wandb: dict[str, Any] = field(default_factory=dict)
     leaderboard_dir: str = "leaderboard"
+    max_queries: int | None = None  # attack only the first N queries (quick profile)
     source: str = "<dict>"
 
 
@@ -94,7 +95,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
     "precision": "32-true",
 }
 TOP_KEYS = {
-    "name", "profile", "seed", "top_k", "datasets", "bits", "victim", "trainer",
+    "name", "profile", "seed", "top_k", "max_queries", "datasets", "bits", "victim", "trainer",
     "defenses", "attacks", "plugins", "wandb", "leaderboard_dir",
 }  # fmt: skip
 
@@ -225,6 +226,9 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
     top_k = data.get("top_k", 5000)
     if top_k is not None:
         top_k = _int(top_k, source, "top_k")
+    max_queries = data.get("max_queries")
+    if max_queries is not None:
+        max_queries = _int(max_queries, source, "max_queries")
     victim = _mapping(data.get("victim"), source, "victim")
     extra = set(victim) - {"method", "backbone", "hp"}
     if extra:
@@ -258,6 +262,7 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
         leaderboard_dir=_name(
             data.get("leaderboard_dir", "leaderboard"), source, "leaderboard_dir"
         ),
+        max_queries=max_queries,
         source=source,
     )
 

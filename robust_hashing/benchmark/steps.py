@@ -24,6 +24,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.loggers import Logger
+from torch.utils.data import DataLoader, Subset
 
 from robust_hashing.benchmark.loggers import log_examples
 
@@ -151,6 +152,15 @@ def run_defense(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     return {"checkpoint": str(ckpt), "clean_map": evaluation["clean_map"]}
 
 
+def query_loader(dm: Any, max_queries: int | None) -> Any:
+    """The query loader, restricted to the first ``max_queries`` queries when given."""
+    loader = dm.query_dataloader()
+    if max_queries is None or max_queries >= len(loader.dataset):
+        return loader
+    subset = Subset(loader.dataset, range(max_queries))
+    return DataLoader(subset, batch_size=loader.batch_size, num_workers=loader.num_workers)
+
+
 def _scalars(report: dict[str, Any]) -> dict[str, Any]:
     """Numbers of an attack report as plain floats (tensors converted, others dropped)."""
     out: dict[str, Any] = {}
@@ -185,6 +195,7 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     from robust_hashing.attacks import get_attack
     from robust_hashing.attacks.context import build_context
     from robust_hashing.attacks.evaluation import AttackEvaluation
+    from robust_hashing.attacks.targets import load_or_draw_targets
     from robust_hashing.tasks import load_hash_net
 
     cfg, runtime = spec["config"], spec["runtime"]
@@ -204,12 +215,19 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     )
     targeted = cfg["mode"] == "targeted"
     attack = get_attack(cfg["attack"], model, context, targeted=targeted, **cfg["hp"])
+    targets_path = Path(runtime["cache_root"]) / "targets" / f"{runtime['dataset_id']}.pt"
+    # Targets are drawn once for the whole query split, so a query subset reuses them.
+    targets = (
+        load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels, runtime["seed"])
+        if targeted
+        else None
+    )
     candidates = {
         "attack": attack, "context": context, "top_k": cfg["top_k"], "seed": runtime["seed"],
-        "targets_path": Path(runtime["cache_root"]) / "targets" / f"{runtime['dataset_id']}.pt",
+        "targets": targets,
     }  # fmt: skip
     evaluation = AttackEvaluation(**accepted_kwargs(AttackEvaluation, candidates))
-    trainer.test(evaluation, dataloaders=dm.query_dataloader(), verbose=False)
+    trainer.test(evaluation, dataloaders=query_loader(dm, cfg.get("max_queries")), verbose=False)
     report = _scalars(dict(evaluation.report))
     report["bounded"] = bool(getattr(attack, "bounded", True))
     (Path(spec["dir"]) / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))

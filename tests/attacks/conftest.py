@@ -42,8 +42,10 @@ class ToyDataset(Dataset):
 def tiny_hp(name: str) -> dict[str, Any]:
     """The attack's ``quick`` overrides, shrunk further: every integer at most 2."""
     quick = ATTACKS.get(name).quick
-    return {k: (min(v, 2) if isinstance(v, int) and not isinstance(v, bool) else v)
-            for k, v in quick.items()}
+    return {
+        k: (min(v, 2) if isinstance(v, int) and not isinstance(v, bool) else v)
+        for k, v in quick.items()
+    }
 
 
 @pytest.fixture(autouse=True)

@@ -11,13 +11,26 @@ from robust_hashing.metrics import mean_average_precision
 from .conftest import BITS, CLASSES, ToyDataset, tiny_hp, train_toy_model
 
 CASES = [(n, m) for n in list_attacks() for m in ATTACKS.get(n).supported_modes]
-UNSUPPORTED = [(n, m) for n in list_attacks() for m in ("untargeted", "targeted")
-               if m not in ATTACKS.get(n).supported_modes]
+UNSUPPORTED = [
+    (n, m)
+    for n in list_attacks()
+    for m in ("untargeted", "targeted")
+    if m not in ATTACKS.get(n).supported_modes
+]
 
 
 def test_builtin_attacks_registered() -> None:
-    expected = {"hag", "sdha", "cgat_pgd", "mainstay", "p2p", "dhta", "tha", "prosgan",
-                "prosgan_clip"}
+    expected = {
+        "hag",
+        "sdha",
+        "cgat_pgd",
+        "mainstay",
+        "p2p",
+        "dhta",
+        "tha",
+        "prosgan",
+        "prosgan_clip",
+    }
     assert expected <= set(list_attacks())
     assert list_attacks("prosgan*") == ["prosgan", "prosgan_clip"]
     for name in expected:
@@ -75,7 +88,9 @@ def test_missing_context_is_a_clear_error(name, model) -> None:
 
 def test_quick_profile_and_overrides(model, context) -> None:
     assert get_attack("dhta", model, context).steps == 2000
-    assert get_attack("dhta", model, context, quick=True).steps == ATTACKS.get("dhta").quick["steps"]
+    assert (
+        get_attack("dhta", model, context, quick=True).steps == ATTACKS.get("dhta").quick["steps"]
+    )
     assert get_attack("dhta", model, context, quick=True, steps=7).steps == 7
     assert get_attack("dhta", model, context).n_t == 9
     assert get_attack("p2p", model, context).n_t == 1
@@ -116,8 +131,11 @@ def test_untargeted_attacks_lower_map(name, hp, toy) -> None:
     net, ctx, q, db_codes, db_labels, _ = toy
     clean = _map(net, q.images, db_codes, q.labels, db_labels)
     assert clean > 0.7
-    attack = get_attack(name, net, ctx, eps=16 / 255, step=4 / 255, **hp) if name == "mainstay" \
+    attack = (
+        get_attack(name, net, ctx, eps=16 / 255, step=4 / 255, **hp)
+        if name == "mainstay"
         else get_attack(name, net, ctx, eps=16 / 255, **hp)
+    )
     adv = attack(q.images, q.labels)
     assert _map(net, adv, db_codes, q.labels, db_labels) < clean - 0.05
 

@@ -26,8 +26,14 @@ def test_context_pool_and_validation(context) -> None:
     moved = context.to("cpu")
     assert torch.equal(moved.db_codes, context.db_codes) and moved.db_codes is not context.db_codes
     with pytest.raises(ValueError, match="bits"):
-        AttackContext(context.train_codes, context.train_labels, context.db_codes,
-                      context.db_labels, context.num_classes, bits=8)
+        AttackContext(
+            context.train_codes,
+            context.train_labels,
+            context.db_codes,
+            context.db_labels,
+            context.num_classes,
+            bits=8,
+        )
 
 
 def test_cache_path(context, tmp_path) -> None:

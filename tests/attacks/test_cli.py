@@ -19,8 +19,11 @@ class FakeDataModule:
     """The HashingDataModule surface used by the attack command."""
 
     def __init__(self) -> None:
-        self.splits = {"train": ToyDataset(40, 1), "query": ToyDataset(6, 2),
-                       "database": ToyDataset(30, 3)}
+        self.splits = {
+            "train": ToyDataset(40, 1),
+            "query": ToyDataset(6, 2),
+            "database": ToyDataset(30, 3),
+        }
 
     def prepare_data(self) -> None:
         pass
@@ -67,14 +70,34 @@ def test_build_context(trained) -> None:
 def test_attack_command_writes_report(trained, tmp_path, monkeypatch, capsys) -> None:
     ckpt = tmp_path / "toy.ckpt"
     state = {f"model.{k}": v for k, v in trained.state_dict().items()}
-    torch.save({"hyper_parameters": {"bits": BITS, "backbone": "test_cnn"}, "state_dict": state},
-               ckpt)
+    torch.save(
+        {"hyper_parameters": {"bits": BITS, "backbone": "test_cnn"}, "state_dict": state}, ckpt
+    )
     monkeypatch.setattr(datamodules, "get_datamodule", lambda name, **kw: FakeDataModule())
     out = tmp_path / "out" / "report.json"
     targets = tmp_path / "targets.pt"
-    code = cli.main(["--checkpoint", str(ckpt), "--attack", "dhta", "--targeted", "--quick",
-                     "--hp", "steps=3", "--max-queries", "4", "--top-k", "10",
-                     "--accelerator", "cpu", "--targets", str(targets), "--out", str(out)])
+    code = cli.main(
+        [
+            "--checkpoint",
+            str(ckpt),
+            "--attack",
+            "dhta",
+            "--targeted",
+            "--quick",
+            "--hp",
+            "steps=3",
+            "--max-queries",
+            "4",
+            "--top-k",
+            "10",
+            "--accelerator",
+            "cpu",
+            "--targets",
+            str(targets),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     report = json.loads(out.read_text())
     assert report["attack"] == "dhta" and report["mode"] == "targeted"
@@ -92,4 +115,7 @@ def test_attack_command_list_and_errors(capsys) -> None:
     with pytest.raises(SystemExit):
         cli._hyper_parameters(["novalue"])
     assert cli._hyper_parameters(["steps=3", "eps=0.5", "flag=true"]) == {
-        "steps": 3, "eps": 0.5, "flag": True}
+        "steps": 3,
+        "eps": 0.5,
+        "flag": True,
+    }

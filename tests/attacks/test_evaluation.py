@@ -28,20 +28,50 @@ def setup():
 
 
 def _run(task: AttackEvaluation, query: ToyDataset) -> dict:
-    trainer = L.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.test(task, dataloaders=DataLoader(query, batch_size=4), verbose=False)
     return task.report
 
 
 def test_untargeted_report(setup) -> None:
     net, ctx, db, query, db_codes, _ = setup
-    task = AttackEvaluation("mainstay", net, db_codes, db.labels, context=ctx,
-                            attack_hp={"steps": 5, "eps": 16 / 255, "step": 4 / 255}, top_k=30)
+    task = AttackEvaluation(
+        "mainstay",
+        net,
+        db_codes,
+        db.labels,
+        context=ctx,
+        attack_hp={"steps": 5, "eps": 16 / 255, "step": 4 / 255},
+        top_k=30,
+    )
     rep = _run(task, query)
-    for key in ("clean_map", "adv_map", "clean_map_hits", "adv_map_hits", "asr", "clean_asr",
-                "bit_flip", "linf", "l2", "mse", "rmse", "theory", "theory_hits", "n_queries",
-                "seconds", "attack", "mode", "bounded"):
+    for key in (
+        "clean_map",
+        "adv_map",
+        "clean_map_hits",
+        "adv_map_hits",
+        "asr",
+        "clean_asr",
+        "bit_flip",
+        "linf",
+        "l2",
+        "mse",
+        "rmse",
+        "theory",
+        "theory_hits",
+        "n_queries",
+        "seconds",
+        "attack",
+        "mode",
+        "bounded",
+    ):
         assert key in rep, key
     assert "adv_tmap" not in rep
     assert rep["n_queries"] == len(query)
@@ -59,8 +89,9 @@ def test_untargeted_report(setup) -> None:
 def test_targeted_report_with_attack_instance(setup) -> None:
     net, ctx, db, query, db_codes, targets = setup
     attack = get_attack("mainstay", net, ctx, targeted=True, steps=5, eps=16 / 255, step=4 / 255)
-    task = AttackEvaluation(attack, db_codes=db_codes, db_labels=db.labels, targets=targets,
-                            top_k=None)
+    task = AttackEvaluation(
+        attack, db_codes=db_codes, db_labels=db.labels, targets=targets, top_k=None
+    )
     rep = _run(task, query)
     for key in ("clean_tmap", "adv_tmap", "clean_tmap_hits", "adv_tmap_hits"):
         assert 0 <= rep[key] <= 1
@@ -68,8 +99,9 @@ def test_targeted_report_with_attack_instance(setup) -> None:
     assert rep["mode"] == "targeted"
     assert 0 <= rep["asr"] <= 1 and 0 <= rep["clean_asr"] <= 1
     # perceptibility agrees with the metrics package on the same perturbations
-    adv = get_attack("mainstay", net, ctx, targeted=True, steps=5, eps=16 / 255,
-                     step=4 / 255)(query.images, query.labels, targets)
+    adv = get_attack("mainstay", net, ctx, targeted=True, steps=5, eps=16 / 255, step=4 / 255)(
+        query.images, query.labels, targets
+    )
     ref = perceptibility(query.images, adv)
     assert rep["linf"] == pytest.approx(ref["linf"], abs=1e-6)
     assert rep["rmse"] == pytest.approx(ref["rmse"], rel=1e-5)
@@ -78,8 +110,14 @@ def test_targeted_report_with_attack_instance(setup) -> None:
 def test_targets_drawn_from_query_loader_and_stored(setup, tmp_path) -> None:
     net, ctx, _db, query, _, targets = setup
     path = tmp_path / "targets.pt"
-    task = AttackEvaluation("dhta", net, context=ctx, targets_path=path, seed=0,
-                            attack_hp={"targeted": True, "steps": 1})
+    task = AttackEvaluation(
+        "dhta",
+        net,
+        context=ctx,
+        targets_path=path,
+        seed=0,
+        attack_hp={"targeted": True, "steps": 1},
+    )
     rep = _run(task, query)
     assert torch.equal(task.targets, targets)  # the §5.1 draw with seed 0, by query index
     assert path.exists() and rep["n_queries"] == len(query) and "adv_tmap" in rep
@@ -90,11 +128,18 @@ def test_targets_drawn_from_query_loader_and_stored(setup, tmp_path) -> None:
 def test_unbounded_attack_reported(setup) -> None:
     net, ctx, db, query, db_codes, targets = setup
     loader = DataLoader(ToyDataset(16, seed=5), batch_size=8)
-    ctx = AttackContext(ctx.train_codes, ctx.train_labels, ctx.db_codes, ctx.db_labels,
-                        CLASSES, BITS, train_loader=loader)
-    hp = {"proto_epochs": 1, "proto_steps": 2, "gan_epochs": 1, "decay_epochs": 0,
-          "gan_batches": 1}
-    task = AttackEvaluation("prosgan", net, db_codes, db.labels, context=ctx, targets=targets,
-                            attack_hp=hp)
+    ctx = AttackContext(
+        ctx.train_codes,
+        ctx.train_labels,
+        ctx.db_codes,
+        ctx.db_labels,
+        CLASSES,
+        BITS,
+        train_loader=loader,
+    )
+    hp = {"proto_epochs": 1, "proto_steps": 2, "gan_epochs": 1, "decay_epochs": 0, "gan_batches": 1}
+    task = AttackEvaluation(
+        "prosgan", net, db_codes, db.labels, context=ctx, targets=targets, attack_hp=hp
+    )
     rep = _run(task, query)
     assert rep["bounded"] is False and rep["rmse"] > 0 and rep["prepare_seconds"] > 0

@@ -35,8 +35,14 @@ def test_sign_pgd_attacks_follow_a10(model, context, batch, monkeypatch) -> None
 def test_pgd_respects_ball_and_range() -> None:
     x = torch.rand(3, 3, 8, 8)
     target = torch.rand(3, 3, 8, 8)
-    adv = pgd(x, lambda a, t: (a - target).pow(2).sum(), eps=0.05, step=0.01, steps=10,
-              generator=torch.Generator().manual_seed(0))
+    adv = pgd(
+        x,
+        lambda a, t: (a - target).pow(2).sum(),
+        eps=0.05,
+        step=0.01,
+        steps=10,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert (adv - x).abs().max() <= 0.05 + 1e-6
     assert adv.min() >= 0 and adv.max() <= 1
     # it moves towards the target

@@ -70,8 +70,9 @@ def test_tha_caches_prototype_per_model(model, context, batch, tmp_path, monkeyp
     monkeypatch.setattr(tha, "train_prototype_net", fail)
     second = get_attack("tha", model, context, **hp)
     images, labels, targets = batch
-    assert torch.equal(first.theory_codes(images, labels, targets),
-                       second.theory_codes(images, labels, targets))
+    assert torch.equal(
+        first.theory_codes(images, labels, targets), second.theory_codes(images, labels, targets)
+    )
     context.model_key = "ckpt/b"  # another model: must train again
     with pytest.raises(AssertionError, match="cached"):
         get_attack("tha", model, context, **hp).prepare()

@@ -7,10 +7,10 @@ import torch
 from torch.utils.data import DataLoader
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parents[1]))
-from conftest import TinyHashingDataset  # noqa: E402
+from conftest import TinyHashingDataset
 
-from robust_hashing.models import create_hash_net  # noqa: E402
-from robust_hashing.tasks import encode, encode_direct  # noqa: E402
+from robust_hashing.models import create_hash_net
+from robust_hashing.tasks import encode, encode_direct
 
 
 def main(out: str) -> None:
@@ -18,8 +18,13 @@ def main(out: str) -> None:
     model = create_hash_net("test_cnn", 16)
     loader = DataLoader(TinyHashingDataset(37), batch_size=5)  # 37: shards of unequal size
     trainer = L.Trainer(
-        accelerator="cpu", devices=2, strategy="ddp", logger=False, enable_progress_bar=False,
-        enable_checkpointing=False, enable_model_summary=False,
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp",
+        logger=False,
+        enable_progress_bar=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
     )
     codes, labels = encode(model, loader, trainer=trainer)
     rank = trainer.global_rank
