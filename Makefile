@@ -43,8 +43,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix robust_hashing tests benchmark
 	$(BIN)/ruff format robust_hashing tests benchmark
 
-leaderboard: $(STAMP)  ## re-render leaderboard/leaderboard.csv and .html from the JSONs
-	$(BIN)/robust-hashing leaderboard render
+leaderboard: $(STAMP)  ## re-render leaderboard CSV/HTML (paper and quick profiles) from the JSONs
+	$(BIN)/robust-hashing leaderboard render --dir leaderboard
+	@if [ -d leaderboard/quick/results ]; then $(BIN)/robust-hashing leaderboard render --dir leaderboard/quick; fi
 
 clean:
 	rm -rf $(VENV) .cache runs

@@ -43,7 +43,7 @@ class CgATPGD(SignPGDAttack):
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("untargeted",)
-    quick: ClassVar[dict[str, Any]] = {"steps": 20}
+    quick: ClassVar[dict[str, Any]] = {"steps": 12}
 
     def __init__(self, *args: Any, jaccard: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -2,6 +2,10 @@
 
 Example:
     robust-hashing attack --checkpoint clean.ckpt --attack dhta --targeted --out dhta.json
+    robust-hashing attack --checkpoint clean.ckpt --attack all --quick --out table.json
+
+``--attack all`` runs every registered attack in every mode it supports (the model's banks
+are encoded once) and prints one table row per attack, with its theory bound and run time.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -20,7 +25,7 @@ import yaml
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robust-hashing attack", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", help="task checkpoint (clean or defended)")
-    p.add_argument("--attack", help="registered attack name")
+    p.add_argument("--attack", help="registered attack name, or 'all' for the whole table")
     p.add_argument("--targeted", action="store_true", help="run the targeted variant")
     p.add_argument("--data", default="embedded", help="embedded | flickr25k | nuswide | coco")
     p.add_argument("--root", default=None, help="dataset root (list files)")
@@ -84,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     import lightning as L
     from torch.utils.data import DataLoader, Subset
+    from tqdm import tqdm
 
     from robust_hashing import datamodules, tasks
-    from robust_hashing.attacks import get_attack, list_attacks, load_attack_plugins
+    from robust_hashing.attacks import ATTACKS, get_attack, list_attacks, load_attack_plugins
     from robust_hashing.attacks.context import build_context
     from robust_hashing.attacks.evaluation import AttackEvaluation
     from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
@@ -116,38 +122,71 @@ def main(argv: list[str] | None = None) -> int:
         model_key=checkpoint_key(ckpt),
         dataset=args.data,
     )
-    hp = {"targeted": args.targeted, "seed": args.seed, **_hyper_parameters(args.hp)}
-    attack = get_attack(args.attack, model, context, quick=args.quick, **hp)
-    targets = None
-    if attack.targeted:
-        query_labels, db_labels = dm.labels("query"), context.db_labels
-        targets = (
-            load_or_draw_targets(args.targets, query_labels, db_labels, seed=args.seed)
-            if args.targets
-            else draw_target_labels(query_labels, db_labels, seed=args.seed)
-        )
+    targets_all: Any = None
+    jobs = (
+        [(n, m) for n in list_attacks() for m in ATTACKS.get(n).supported_modes]
+        if args.attack == "all"
+        else [(args.attack, "targeted" if args.targeted else "untargeted")]
+    )
     loader = dm.query_dataloader()
     if args.max_queries is not None:
         n = min(args.max_queries, len(loader.dataset))  # type: ignore[arg-type]
         subset = Subset(loader.dataset, range(n))
         loader = DataLoader(subset, batch_size=loader.batch_size, num_workers=loader.num_workers)
-    evaluation = AttackEvaluation(
-        attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
-    )
-    trainer.test(evaluation, dataloaders=loader, verbose=False)
-    report = dict(evaluation.report)
-    report.update(
-        checkpoint=str(ckpt),
-        data=args.data,
-        quick=args.quick,
-        seed=args.seed,
-        hp={k: v for k, v in hp.items() if k != "targeted"},
-    )
+    reports = []
+    for name, mode in tqdm(jobs, desc="attacks", disable=len(jobs) == 1):
+        hp = {"targeted": mode == "targeted", "seed": args.seed, **_hyper_parameters(args.hp)}
+        attack = get_attack(name, model, context, quick=args.quick, **hp)
+        targets = None
+        if attack.targeted:
+            if targets_all is None:
+                query_labels, db_labels = dm.labels("query"), context.db_labels
+                targets_all = (
+                    load_or_draw_targets(args.targets, query_labels, db_labels, seed=args.seed)
+                    if args.targets
+                    else draw_target_labels(query_labels, db_labels, seed=args.seed)
+                )
+            targets = targets_all
+        evaluation = AttackEvaluation(
+            attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
+        )
+        trainer.test(evaluation, dataloaders=loader, verbose=False)
+        report = dict(evaluation.report)
+        report.update(
+            checkpoint=str(ckpt),
+            data=args.data,
+            quick=args.quick,
+            seed=args.seed,
+            hp={k: v for k, v in hp.items() if k != "targeted"},
+        )
+        reports.append(report)
     if trainer.is_global_zero:
-        print(format_report({k: v for k, v in report.items() if not isinstance(v, dict)}))
+        if len(reports) == 1:
+            print(format_report({k: v for k, v in reports[0].items() if not isinstance(v, dict)}))
+        else:
+            print(format_table(reports))
         if args.out:
-            write_json_atomic(report, Path(args.out))
+            write_json_atomic(reports[0] if len(reports) == 1 else reports, Path(args.out))
     return 0
+
+
+def format_table(reports: list[dict[str, Any]]) -> str:
+    """Markdown table: one row per attack (mAP for untargeted, t-mAP for targeted)."""
+    head = "| attack | mode | clean | attacked | theory | ASR@N | RMSE | L∞ | seconds |"
+    rows = [head, "|" + "---|" * 9]
+    for r in reports:
+        key = "tmap" if r["mode"] == "targeted" else "map"
+        cells = [r[f"clean_{key}"], r[f"adv_{key}"], r["theory"], r["asr"], r["rmse"], r["linf"]]
+        numbers = " | ".join(_number(v) for v in cells)
+        rows.append(f"| {r['attack']} | {r['mode']} | {numbers} | {_number(r['seconds'], 1)} |")
+    return "\n".join(rows)
+
+
+def _number(value: Any, digits: int = 4) -> str:
+    """A float with ``digits`` decimals, or '–' for a missing / NaN value."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.{digits}f}"
 
 
 if __name__ == "__main__":

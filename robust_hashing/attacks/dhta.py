@@ -29,5 +29,5 @@ class DHTA(P2P):
     """Targeted anchor-code attack with n_t = 9 (see :class:`P2P` for arguments)."""
 
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
-    quick: ClassVar[dict[str, Any]] = {"steps": 30}
+    quick: ClassVar[dict[str, Any]] = {"steps": 15}
     default_n_t: ClassVar[int] = 9

@@ -46,7 +46,7 @@ class HAG(HashAttack):
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("untargeted",)
-    quick: ClassVar[dict[str, Any]] = {"steps": 30}
+    quick: ClassVar[dict[str, Any]] = {"steps": 15}
 
     def __init__(
         self,

@@ -41,7 +41,7 @@ class Mainstay(SignPGDAttack):
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("untargeted", "targeted")
-    quick: ClassVar[dict[str, Any]] = {"steps": 20}
+    quick: ClassVar[dict[str, Any]] = {"steps": 12}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -46,7 +46,7 @@ class P2P(SignPGDAttack):
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
-    quick: ClassVar[dict[str, Any]] = {"steps": 30}
+    quick: ClassVar[dict[str, Any]] = {"steps": 15}
     default_n_t: ClassVar[int] = 1
 
     def __init__(

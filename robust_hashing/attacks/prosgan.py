@@ -60,8 +60,8 @@ class ProSGAN(HashAttack):
         "proto_epochs": 2,
         "proto_steps": 50,
         "gan_epochs": 1,
-        "decay_epochs": 1,
-        "gan_batches": 20,
+        "decay_epochs": 0,
+        "gan_batches": 8,
     }
 
     def __init__(

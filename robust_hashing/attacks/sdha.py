@@ -48,7 +48,7 @@ class SDHA(HashAttack):
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("untargeted", "targeted")
-    quick: ClassVar[dict[str, Any]] = {"steps": 30}
+    quick: ClassVar[dict[str, Any]] = {"steps": 15}
 
     def __init__(
         self,

@@ -104,15 +104,24 @@ def run_clean(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
 
 
 def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
-    """Clean mAP and PR curve of the model in ``checkpoint`` (single device)."""
+    """Clean mAP and PR curve of the model in ``checkpoint`` (single device).
+
+    The training sign bank and database codes are encoded here once and cached in the
+    cell's ``context/`` folder, where every attack cell of this model finds them.
+    """
+    from robust_hashing.attacks.context import build_context
     from robust_hashing.metrics import mean_average_precision, pr_curve
     from robust_hashing.tasks import encode, load_hash_net
 
     model = load_hash_net(checkpoint)
     dm = datamodule(spec, "test")
     trainer = make_trainer(spec, [], devices=1, strategy="auto")
+    cell_dir = Path(spec["dir"])
+    context = build_context(
+        model, dm, trainer=trainer, cache_dir=cell_dir / "context", model_key=cell_dir.name
+    )
     q_codes, q_labels = encode(model, dm.query_dataloader(), trainer)
-    db_codes, db_labels = encode(model, dm.database_dataloader(), trainer)
+    db_codes, db_labels = context.db_codes, context.db_labels
     top_k = spec["runtime"].get("top_k")
     recall, precision = pr_curve(q_codes, db_codes, q_labels, db_labels)
     return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from robust_hashing.datasets.lists import HashingListDataset, count_rows
 from robust_hashing.datasets.transforms import eval_transform, train_transform
 
-__all__ = ["HashingDataModule", "Split"]
+__all__ = ["HashingDataModule", "ListDataModule", "Split"]
 
 Split = Literal["train", "train_eval", "query", "database"]
 _LIST_SPLIT = {"train": "train", "train_eval": "train", "query": "test", "database": "database"}
@@ -206,3 +206,51 @@ class HashingDataModule(LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The database loader."""
         return self.database_dataloader()
+
+
+class ListDataModule(HashingDataModule):
+    """A real dataset of the field: list files under ``root`` and a fixed class count.
+
+    Subclasses only set :attr:`NUM_CLASSES` (and document the dataset).
+
+    Args:
+        root: dataset root (list files and image folders).
+        batch_size: training batch size.
+        eval_batch_size: batch size of the query, database and train-eval loaders.
+        num_workers: data-loader worker processes.
+        list_format: ``auto``, ``two_file`` or ``one_file``.
+        resize: shorter side after resizing (protocol: 256).
+        crop: square crop side (protocol: 224).
+        random_crop: random (true) or centre (false) training crop.
+        cache_images: keep decoded images in memory after their first load.
+        seed: seed of the training shuffle.
+    """
+
+    NUM_CLASSES: ClassVar[int]
+
+    def __init__(
+        self,
+        root: str,
+        batch_size: int = 32,
+        eval_batch_size: int = 128,
+        num_workers: int = 0,
+        list_format: Literal["auto", "two_file", "one_file"] = "auto",
+        resize: int = 256,
+        crop: int = 224,
+        random_crop: bool = True,
+        cache_images: bool = False,
+        seed: int = 0,
+    ) -> None:
+        super().__init__(
+            root=root,
+            num_classes=self.NUM_CLASSES,
+            batch_size=batch_size,
+            eval_batch_size=eval_batch_size,
+            num_workers=num_workers,
+            list_format=list_format,
+            resize=resize,
+            crop=crop,
+            random_crop=random_crop,
+            cache_images=cache_images,
+            seed=seed,
+        )

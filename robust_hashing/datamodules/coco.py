@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from robust_hashing.datamodules.base import HashingDataModule
+from robust_hashing.datamodules.base import ListDataModule
 
 __all__ = ["CocoDataModule"]
 
 
-class CocoDataModule(HashingDataModule):
+class CocoDataModule(ListDataModule):
     """MS-COCO 2014 (train + val), 80 categories.
 
     5,000 queries, 10,000 train rows (contained in the database) and 117,218 database
@@ -19,44 +17,7 @@ class CocoDataModule(HashingDataModule):
     paths such as ``train2014/COCO_train2014_000000127540.jpg``); build them
     with ``robust-hashing prepare coco --raw RAW``.
 
-    Args:
-        root: dataset root (list files and image folders).
-        batch_size: training batch size.
-        eval_batch_size: batch size of the query, database and train-eval loaders.
-        num_workers: data-loader worker processes.
-        list_format: ``auto``, ``two_file`` or ``one_file``.
-        resize: shorter side after resizing (protocol: 256).
-        crop: square crop side (protocol: 224).
-        random_crop: random (true) or centre (false) training crop.
-        cache_images: keep decoded images in memory after their first load.
-        seed: seed of the training shuffle.
+    Arguments: see :class:`~robust_hashing.datamodules.base.ListDataModule`.
     """
 
     NUM_CLASSES = 80
-
-    def __init__(
-        self,
-        root: str = "data/coco",
-        batch_size: int = 32,
-        eval_batch_size: int = 128,
-        num_workers: int = 0,
-        list_format: Literal["auto", "two_file", "one_file"] = "auto",
-        resize: int = 256,
-        crop: int = 224,
-        random_crop: bool = True,
-        cache_images: bool = False,
-        seed: int = 0,
-    ) -> None:
-        super().__init__(
-            root=root,
-            num_classes=self.NUM_CLASSES,
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            num_workers=num_workers,
-            list_format=list_format,
-            resize=resize,
-            crop=crop,
-            random_crop=random_crop,
-            cache_images=cache_images,
-            seed=seed,
-        )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from robust_hashing.leaderboard.schema import CellResult, load_results
+from robust_hashing.leaderboard.schema import CellResult, load_results, write_text_atomic
 
 GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile"]
 ID_COLUMNS = [*GROUP_COLUMNS, "defense"]
@@ -84,8 +84,8 @@ def write_leaderboard(leaderboard_dir: str | Path, title: str = "Leaderboard") -
 
     root = Path(leaderboard_dir)
     frame = render(root / "results")
-    (root / CSV_NAME).write_text(to_csv_text(frame))
-    (root / HTML_NAME).write_text(render_html(frame, title=title))
+    write_text_atomic(root / CSV_NAME, to_csv_text(frame))
+    write_text_atomic(root / HTML_NAME, render_html(frame, title=title))
     return frame
 
 

@@ -203,8 +203,15 @@ def load_result(path: str | Path) -> CellResult:
 
 
 def load_results(results_dir: str | Path) -> list[CellResult]:
-    """Every ``*.json`` under ``results_dir``, validated, in sorted path order."""
-    return [load_result(p) for p in sorted(Path(results_dir).rglob("*.json"))]
+    """Every ``*.json`` under ``results_dir``, validated, in sorted path order.
+
+    Raises:
+        SchemaError: if ``results_dir`` does not exist.
+    """
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise SchemaError(f"{root}: no results folder (run the benchmark first)")
+    return [load_result(p) for p in sorted(root.rglob("*.json"))]
 
 
 def dump_result(result: CellResult, results_dir: str | Path) -> Path:
@@ -212,6 +219,13 @@ def dump_result(result: CellResult, results_dir: str | Path) -> Path:
     data = result.to_dict()
     parse_result(data, f"result {result.column} of {result.defense}")
     path = result_path(results_dir, result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

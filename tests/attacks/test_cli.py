@@ -119,3 +119,31 @@ def test_attack_command_list_and_errors(capsys) -> None:
         "eps": 0.5,
         "flag": True,
     }
+
+
+def test_format_table_one_row_per_attack_and_dash_for_missing_theory():
+    from robust_hashing.attacks.cli import format_table
+
+    base = {"asr": 0.5, "rmse": 0.01, "linf": 8 / 255, "seconds": 1.25}
+    rows = [
+        {
+            "attack": "hag",
+            "mode": "untargeted",
+            "clean_map": 0.8,
+            "adv_map": 0.2,
+            "theory": 0.1,
+            **base,
+        },
+        {
+            "attack": "dhta",
+            "mode": "targeted",
+            "clean_tmap": 0.1,
+            "adv_tmap": 0.6,
+            "theory": None,
+            **base,
+        },
+    ]
+    lines = format_table(rows).splitlines()
+    assert len(lines) == 4
+    assert "| hag | untargeted | 0.8000 | 0.2000 | 0.1000 |" in lines[2]
+    assert "| dhta | targeted | 0.1000 | 0.6000 | – |" in lines[3]
