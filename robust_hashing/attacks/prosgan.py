@@ -57,11 +57,11 @@ class ProSGAN(HashAttack):
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
     bounded: ClassVar[bool] = False
     quick: ClassVar[dict[str, Any]] = {
-        "proto_epochs": 2,
+        "proto_epochs": 1,
         "proto_steps": 50,
         "gan_epochs": 1,
         "decay_epochs": 0,
-        "gan_batches": 8,
+        "gan_batches": 3,
     }
 
     def __init__(

@@ -57,10 +57,11 @@ class DefenseTask(HashingTask, ABC):
         B: N×K sign-code bank (±1 float buffer), indexed by training-list row.
         Y: N×C label bank (float buffer).
         quick: reduced settings of the CPU ``quick`` benchmark profile, applied by the
-            runner as ``init_args`` overrides (e.g. fewer inner-attack steps).
+            runner: ``init_args`` overrides (e.g. fewer inner-attack steps) and the Trainer
+            keys ``max_epochs``, ``max_steps``, ``limit_train_batches``.
     """
 
-    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3}
+    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.75}
     trains: ClassVar[bool] = True
     """False only for ``none``: the runner then uses the clean checkpoint unchanged."""
     init_u_from_signs: ClassVar[bool] = False
