@@ -1,6 +1,6 @@
 """Base rate: mAP@k of random ±1 codes on the embedded data (what a useless model scores).
 
-    .venv/bin/python benchmark/random_codes.py [--bits 32] [--top-k 1000] [--seeds 5]
+.venv/bin/python benchmark/random_codes.py [--bits 32] [--top-k 1000] [--seeds 5]
 """
 
 import argparse
@@ -29,8 +29,10 @@ def main() -> None:
         dc = sign(torch.randn(len(d), args.bits, generator=g))
         values.append(mean_average_precision(qc, dc, q, d, top_k=args.top_k))
     mean = sum(values) / len(values)
-    print(f"random {args.bits}-bit codes: mAP@{args.top_k} = {mean:.4f} (mean of {args.seeds} seeds; "
-          f"min {min(values):.4f}, max {max(values):.4f})")
+    print(
+        f"random {args.bits}-bit codes: mAP@{args.top_k} = {mean:.4f} (mean of {args.seeds} seeds; "
+        f"min {min(values):.4f}, max {max(values):.4f})"
+    )
 
 
 if __name__ == "__main__":
