@@ -1,0 +1,109 @@
+"""Attack every model of a finished grid run with the papers' attack settings.
+
+The quick profile attacks with reduced iterations; this script re-attacks the same
+checkpoints (clean and defended, found through the runner's cache) with each attack's
+published defaults, on the first N queries, and prints one row per defense:
+
+    .venv/bin/python benchmark/paper_attacks.py --cache-dir .cache/benchmark \
+        --attacks mainstay,hag --max-queries 100
+
+Banks and database codes come from the cache (encoded once by the grid run).
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+
+from robust_hashing.attacks import get_attack
+from robust_hashing.attacks.context import build_context
+from robust_hashing.attacks.evaluation import AttackEvaluation
+from robust_hashing.attacks.targets import load_or_draw_targets
+from robust_hashing.benchmark.steps import query_loader
+from robust_hashing.datamodules import get_datamodule
+from robust_hashing.tasks import load_hash_net
+
+
+def defended_models(cache_dir: Path) -> list[dict]:
+    """``done.json`` payloads of every finished defense cell, sorted by defense name."""
+    cells = [json.loads(p.read_text()) for p in cache_dir.glob("defense/*/done.json")]
+    return sorted(cells, key=lambda c: c["meta"]["defense"])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cache-dir", type=Path, default=Path(".cache/benchmark"))
+    p.add_argument("--attacks", default="mainstay,hag", help="comma-separated; NAME:targeted")
+    p.add_argument("--max-queries", type=int, default=100)
+    p.add_argument("--top-k", type=int, default=1000)
+    p.add_argument(
+        "--hp",
+        action="append",
+        default=[],
+        metavar="ATTACK.KEY=INT",
+        help="override a paper default, e.g. hag.steps=500",
+    )
+    p.add_argument("--out", type=Path, default=None, help="write all reports as JSON")
+    args = p.parse_args()
+    overrides: dict[str, dict[str, int]] = {}
+    for item in args.hp:
+        key, value = item.split("=", 1)
+        name, hp = key.split(".", 1)
+        overrides.setdefault(name, {})[hp] = int(value)
+    jobs = [(a.split(":")[0], a.endswith(":targeted")) for a in args.attacks.split(",")]
+    L.seed_everything(0, workers=True)
+    trainer = L.Trainer(
+        accelerator="auto",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+    )
+    rows, reports = [], []
+    for cell in defended_models(args.cache_dir):
+        defense_dir = args.cache_dir / "defense" / cell["key"]
+        spec = json.loads((defense_dir / "cell.json").read_text())
+        data = spec["runtime"]["dataset"]
+        dm = get_datamodule(data["name"], **data["kwargs"])
+        model = load_hash_net(cell["result"]["checkpoint"])
+        context = build_context(
+            model,
+            dm,
+            trainer=trainer,
+            cache_dir=defense_dir / "context",
+            model_key=defense_dir.name,
+            dataset=data["name"],
+        )
+        targets_path = args.cache_dir / "targets" / f"{spec['runtime']['dataset_id']}.pt"
+        row = [cell["meta"]["defense"]]
+        for name, targeted in jobs:
+            attack = get_attack(name, model, context, targeted=targeted, **overrides.get(name, {}))
+            targets = (
+                load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels)
+                if targeted
+                else None
+            )
+            ev = AttackEvaluation(attack, context=context, targets=targets, top_k=args.top_k)
+            start = time.perf_counter()
+            trainer.test(ev, dataloaders=query_loader(dm, args.max_queries), verbose=False)
+            rep = dict(ev.report, defense=row[0], seconds_total=time.perf_counter() - start)
+            reports.append(rep)
+            key = "tmap" if targeted else "map"
+            if len(row) == 1:
+                row.append(f"{rep[f'clean_{key}']:.4f}")
+            row.append(f"{rep[f'adv_{key}']:.4f} ({rep['seconds_total']:.0f}s)")
+        rows.append(row)
+        print(" | ".join(row), flush=True)
+    head = ["defense", "clean"] + [f"{n}{'-targeted' if t else ''}" for n, t in jobs]
+    print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if args.out:
+        args.out.write_text(json.dumps(reports, indent=2, default=float))
+
+
+if __name__ == "__main__":
+    main()
