@@ -65,12 +65,15 @@ def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
     fig, axes = plt.subplots(1, max(len(groups), 1), figsize=(5 * max(len(groups), 1), 3.5))
     axes = [axes] if not hasattr(axes, "__len__") else list(axes)
     for ax, ((dataset, bits), group) in zip(axes, groups, strict=False):
-        ax.bar(group["defense"], group["robust_map"].fillna(0.0), color="#4c78a8")
+        ax.bar(
+            group["defense"], group["robust_map"].fillna(0.0), color="#4c78a8", label="worst case"
+        )
         ax.bar(group["defense"], group["clean_map"], fill=False, edgecolor="#999", label="clean")
         ax.set_title(f"{dataset} {bits} bits")
-        ax.set_ylabel("worst-case mAP")
+        ax.set_ylabel("mAP")
+        ax.set_ylim(0, 1.15)
         ax.tick_params(axis="x", rotation=30)
-        ax.legend()
+        ax.legend(loc="upper center", ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
