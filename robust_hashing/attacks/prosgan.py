@@ -58,10 +58,10 @@ class ProSGAN(HashAttack):
     bounded: ClassVar[bool] = False
     quick: ClassVar[dict[str, Any]] = {
         "proto_epochs": 1,
-        "proto_steps": 50,
+        "proto_steps": 25,
         "gan_epochs": 1,
         "decay_epochs": 0,
-        "gan_batches": 3,
+        "gan_batches": 2,
     }
 
     def __init__(

@@ -42,7 +42,7 @@ class THA(SignPGDAttack):
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
-    quick: ClassVar[dict[str, Any]] = {"steps": 12, "proto_epochs": 2, "proto_steps": 50}
+    quick: ClassVar[dict[str, Any]] = {"steps": 12, "proto_epochs": 2, "proto_steps": 25}
 
     def __init__(
         self,

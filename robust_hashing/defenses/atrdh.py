@@ -56,7 +56,7 @@ class ATRDH(DefenseTask):
         2.0
     """
 
-    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.75}
+    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.5}
 
     def __init__(
         self,

@@ -61,7 +61,7 @@ class DefenseTask(HashingTask, ABC):
             keys ``max_epochs``, ``max_steps``, ``limit_train_batches``.
     """
 
-    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.75}
+    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.5}
     trains: ClassVar[bool] = True
     """False only for ``none``: the runner then uses the clean checkpoint unchanged."""
     init_u_from_signs: ClassVar[bool] = False

@@ -51,7 +51,7 @@ class CgAT(DefenseTask):
         1.0
     """
 
-    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.75}
+    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.5}
 
     def __init__(
         self,

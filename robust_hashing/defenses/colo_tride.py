@@ -87,7 +87,7 @@ class ColoTride(DefenseTask):
         20.0
     """
 
-    quick: ClassVar[dict[str, Any]] = {"attack_steps": 4, "limit_train_batches": 0.75}
+    quick: ClassVar[dict[str, Any]] = {"attack_steps": 4, "limit_train_batches": 0.5}
 
     def __init__(
         self,

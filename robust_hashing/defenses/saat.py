@@ -52,7 +52,7 @@ class SAAT(DefenseTask):
         (1.0, 0.0001)
     """
 
-    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.75}
+    quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.5}
     init_u_from_signs: ClassVar[bool] = True
 
     def __init__(
