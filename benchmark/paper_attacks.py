@@ -45,6 +45,7 @@ def main() -> None:
         metavar="ATTACK.KEY=INT",
         help="override a paper default, e.g. hag.steps=500",
     )
+    p.add_argument("--defenses", default=None, help="comma-separated subset (default: all)")
     p.add_argument("--out", type=Path, default=None, help="write all reports as JSON")
     args = p.parse_args()
     overrides: dict[str, dict[str, int]] = {}
@@ -63,7 +64,10 @@ def main() -> None:
         enable_progress_bar=False,
     )
     rows, reports = [], []
+    wanted = None if args.defenses is None else set(args.defenses.split(","))
     for cell in defended_models(args.cache_dir):
+        if wanted is not None and cell["meta"]["defense"] not in wanted:
+            continue
         defense_dir = args.cache_dir / "defense" / cell["key"]
         spec = json.loads((defense_dir / "cell.json").read_text())
         data = spec["runtime"]["dataset"]
