@@ -7,8 +7,10 @@ status 1 if any) and the ``wandb sync`` command for the offline runs.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from robust_hashing.benchmark.cells import RegistryCatalog
 from robust_hashing.benchmark.executors import (
@@ -111,6 +113,20 @@ def main(argv: list[str] | None = None) -> int:
         only=args.only,
         dry_run=args.dry_run,
     )
-    summary = run_grid(grid, opts, executor, RegistryCatalog())
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        summary = run_grid(grid, opts, executor, RegistryCatalog())
+    except KeyboardInterrupt:
+        print(
+            "\nrobust-hashing benchmark: interrupted; finished cells are cached in "
+            f"{args.cache_dir}: run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 130
     _epilogue(summary, args.cache_dir, grid)
     return summary.exit_code
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM handler: unwind like Ctrl-C so that running workers are stopped."""
+    raise KeyboardInterrupt

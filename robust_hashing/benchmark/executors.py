@@ -24,6 +24,10 @@ class Executor(Protocol):
         """Exit status of a finished worker, None while it runs."""
         ...
 
+    def cancel(self, handle: Any) -> None:
+        """Stop a running worker (the runner was interrupted)."""
+        ...
+
 
 def worker_command(spec_path: Path) -> list[str]:
     """The command line of one worker process."""
@@ -55,6 +59,12 @@ class LocalExecutor:
         code: int | None = handle.poll()
         return code
 
+    def cancel(self, handle: Any) -> None:
+        """Kill the subprocess (SIGKILL: Lightning traps SIGTERM and would finish its loop)."""
+        if handle.poll() is None:
+            handle.kill()
+            handle.wait()
+
 
 class InlineExecutor:
     """Runs the worker in this process, synchronously (for tests and debugging).
@@ -71,6 +81,9 @@ class InlineExecutor:
     def poll(self, handle: Any) -> int | None:
         """The stored exit status."""
         return int(handle)
+
+    def cancel(self, handle: Any) -> None:
+        """Nothing runs in the background."""
 
 
 def _run_worker_file(spec_path: str) -> int:
@@ -109,3 +122,7 @@ class SlurmExecutor:
         if not handle.done():
             return None
         return 0 if handle.exception() is None else 1
+
+    def cancel(self, handle: Any) -> None:
+        """``scancel`` the job."""
+        handle.cancel(check=False)

@@ -180,40 +180,49 @@ class Scheduler:
                 pending.append(cell)
         progress.done = len(self.cells) - len(pending)
         running: dict[int, tuple[Any, list[Cell], list[int], float]] = {}
-        while pending or running:
-            for cell in list(pending):
-                if cell not in pending:
-                    continue  # already launched in a batch
-                states = [self.status[d] for d in cell.deps]
-                if any(s in ("failed", "skipped") for s in states):
-                    pending.remove(cell)
-                    self.status[cell.id] = "skipped"
-                    self.failures[cell.id] = f"skipped: depends on failed {cell.deps[0]}"
-                    progress.skipped += 1
-                    progress.line("skipped", cell.id)
-                    continue
-                if not all(s in ("done", "cached") for s in states):
-                    continue
-                slots = self._claim(cell)
-                if slots is None:
-                    break  # keep dependency order: wait for a free slot
-                unit = self._unit(cell, pending)
-                for member in unit:
-                    pending.remove(member)
-                    self.status[member.id] = "running"
-                    progress.running += 1
-                    progress.line("start", member.id)
-                running[id(unit)] = (self._launch(unit, slots), unit, slots, time.perf_counter())
-            for key, (handle, unit, slots, start) in list(running.items()):
-                code = self.executor.poll(handle)
-                if code is None:
-                    continue
-                del running[key]
-                self.free.extend(slots)
-                progress.running -= len(unit)
-                pending[:0] = self._finish(unit, code, time.perf_counter() - start, progress)
-            if running:
-                time.sleep(self.opts.poll_seconds)
+        try:
+            while pending or running:
+                for cell in list(pending):
+                    if cell not in pending:
+                        continue  # already launched in a batch
+                    states = [self.status[d] for d in cell.deps]
+                    if any(s in ("failed", "skipped") for s in states):
+                        pending.remove(cell)
+                        self.status[cell.id] = "skipped"
+                        self.failures[cell.id] = f"skipped: depends on failed {cell.deps[0]}"
+                        progress.skipped += 1
+                        progress.line("skipped", cell.id)
+                        continue
+                    if not all(s in ("done", "cached") for s in states):
+                        continue
+                    slots = self._claim(cell)
+                    if slots is None:
+                        break  # keep dependency order: wait for a free slot
+                    unit = self._unit(cell, pending)
+                    for member in unit:
+                        pending.remove(member)
+                        self.status[member.id] = "running"
+                        progress.running += 1
+                        progress.line("start", member.id)
+                    running[id(unit)] = (
+                        self._launch(unit, slots),
+                        unit,
+                        slots,
+                        time.perf_counter(),
+                    )
+                for key, (handle, unit, slots, start) in list(running.items()):
+                    code = self.executor.poll(handle)
+                    if code is None:
+                        continue
+                    del running[key]
+                    self.free.extend(slots)
+                    progress.running -= len(unit)
+                    pending[:0] = self._finish(unit, code, time.perf_counter() - start, progress)
+                if running:
+                    time.sleep(self.opts.poll_seconds)
+        finally:  # interrupted (Ctrl-C, SIGTERM): stop the workers; finished cells stay cached
+            for handle, *_ in running.values():
+                self.executor.cancel(handle)
 
 
 def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Path) -> Any:
