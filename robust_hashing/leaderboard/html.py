@@ -70,7 +70,7 @@ def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
         parts.append(f'<text x="0" y="{y + 12}" font-weight="bold">{title}</text>')
         y += gap
         for row in group.sort_values(["rank", "defense"]).itertuples(index=False):
-            value = float(row.robust_map)
+            value = float(row.robust_map)  # type: ignore[arg-type]  # pandas-stubs: Scalar
             length = 0 if math.isnan(value) else round(value * scale, 1)
             label = "n/a" if math.isnan(value) else f"{value:.4f}"
             name = html.escape(str(row.defense))
