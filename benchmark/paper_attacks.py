@@ -72,7 +72,10 @@ def main() -> None:
         spec = json.loads((defense_dir / "cell.json").read_text())
         data = spec["runtime"]["dataset"]
         dm = get_datamodule(data["name"], **data["kwargs"])
-        model = load_hash_net(cell["result"]["checkpoint"])
+        ckpt = Path(cell["result"]["checkpoint"])
+        if not ckpt.is_file():  # recorded relative to the runner's working directory
+            ckpt = args.cache_dir / Path(*ckpt.parts[-3:])
+        model = load_hash_net(ckpt)
         context = build_context(
             model,
             dm,
