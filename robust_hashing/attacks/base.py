@@ -11,7 +11,6 @@ even on error), checks the arguments and projects the result onto [0, 1] and the
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
@@ -232,11 +231,3 @@ def cache_path(context: AttackContext, prefix: str, **hp: Any) -> Path | None:
     key = re.sub(r"[^A-Za-z0-9_.=-]", "_", context.model_key)
     tag = "-".join(f"{k}={v}" for k, v in sorted(hp.items()))
     return Path(context.cache_dir) / f"{prefix}-{key}-{tag}.pt"
-
-
-def save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)

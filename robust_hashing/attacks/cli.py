@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import math
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from robust_hashing.io import write_json_atomic
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -66,14 +66,6 @@ def checkpoint_key(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return f"{path.stem}-{digest.hexdigest()[:12]}"
-
-
-def write_json_atomic(obj: Any, path: Path) -> None:
-    """Write ``obj`` as JSON through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, allow_nan=True) + "\n")
-    os.replace(tmp, path)
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -166,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(format_table(reports))
         if args.out:
-            write_json_atomic(reports[0] if len(reports) == 1 else reports, Path(args.out))
+            write_json_atomic(Path(args.out), reports[0] if len(reports) == 1 else reports)
     return 0
 
 

@@ -7,7 +7,6 @@ through :func:`robust_hashing.tasks.encode` (``trainer.predict``, any accelerato
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import torch
 from torch import Tensor
 
 from robust_hashing.attacks.base import AttackContext
+from robust_hashing.io import torch_save_atomic
 from robust_hashing.models import HashNet
 
 
@@ -40,11 +40,8 @@ def _banks(
     train_codes, train_labels = encode(model, datamodule.train_eval_dataloader(), trainer)
     db_codes, db_labels = encode(model, datamodule.database_dataloader(), trainer)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         banks = {"train_codes": train_codes, "train_labels": train_labels}
-        torch.save({**banks, "db_codes": db_codes, "db_labels": db_labels}, tmp)
-        os.replace(tmp, path)
+        torch_save_atomic({**banks, "db_codes": db_codes, "db_labels": db_labels}, path)
     return train_codes, train_labels, db_codes, db_labels
 
 

@@ -28,7 +28,6 @@ from robust_hashing.attacks.base import (
     HashAttack,
     cache_path,
     register_attack,
-    save_atomic,
 )
 from robust_hashing.attacks.prosgan_nets import (
     Discriminator,
@@ -36,6 +35,7 @@ from robust_hashing.attacks.prosgan_nets import (
     LabelPrototypeNet,
     train_label_prototype,
 )
+from robust_hashing.io import torch_save_atomic
 from robust_hashing.models import HashNet
 from robust_hashing.ops import sign
 
@@ -120,7 +120,9 @@ class ProSGAN(HashAttack):
             finally:
                 self.model.train(was_training)
             if path is not None:
-                save_atomic({"proto": self.proto.state_dict(), "gen": self.gen.state_dict()}, path)
+                torch_save_atomic(
+                    {"proto": self.proto.state_dict(), "gen": self.gen.state_dict()}, path
+                )
         self.proto.eval()
         self.gen.eval()
         self.ready = True

@@ -8,7 +8,6 @@ that every attack, defense and code length uses the same targets.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import torch
 from torch import Tensor
 
 from robust_hashing.attacks.base import unique_target_pool
+from robust_hashing.io import atomic_path
 
 
 def draw_target_labels(query_labels: Tensor, db_labels: Tensor, seed: int = 0) -> Tensor:
@@ -40,14 +40,12 @@ def draw_target_labels(query_labels: Tensor, db_labels: Tensor, seed: int = 0) -
 
 
 def _save(targets: Tensor, path: Path, seed: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    if path.suffix == ".npy":
-        with open(tmp, "wb") as fh:
-            np.save(fh, targets.numpy().astype(np.float32))
-    else:
-        torch.save({"targets": targets, "seed": seed}, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        if path.suffix == ".npy":
+            with open(tmp, "wb") as fh:
+                np.save(fh, targets.numpy().astype(np.float32))
+        else:
+            torch.save({"targets": targets, "seed": seed}, tmp)
 
 
 def _load(path: Path) -> Tensor:

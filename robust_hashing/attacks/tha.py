@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import cache_path, register_attack, save_atomic
+from robust_hashing.attacks.base import cache_path, register_attack
 from robust_hashing.attacks.pgd import SignPGDAttack
+from robust_hashing.io import torch_save_atomic
 from robust_hashing.models.prototype import PrototypeNet, train_prototype_net
 from robust_hashing.ops import sign
 
@@ -84,7 +85,7 @@ class THA(SignPGDAttack):
             ctx.train_codes, ctx.train_labels, ctx.target_pool, **self.proto_hp
         )
         if path is not None:
-            save_atomic({k: v.cpu() for k, v in net.state_dict().items()}, path)
+            torch_save_atomic({k: v.cpu() for k, v in net.state_dict().items()}, path)
         self.prototype = net.eval()
 
     def guide(self, images: Tensor, labels: Tensor, targets: Tensor | None) -> Tensor:

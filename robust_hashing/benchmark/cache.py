@@ -12,13 +12,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import robust_hashing
+from robust_hashing.io import write_json_atomic
 
 DONE = "done.json"
 PACKAGE_DIR = Path(robust_hashing.__file__).resolve().parent
@@ -87,22 +86,6 @@ def git_commit() -> str:
 def code_version() -> dict[str, str]:
     """Package version plus source digest: the code part of every artefact key."""
     return {"package": robust_hashing.__version__, "source": source_digest()}
-
-
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically (temp file in the same folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=True, default=str)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ArtefactCache:

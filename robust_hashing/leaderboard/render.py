@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from robust_hashing.leaderboard.schema import CellResult, load_results, write_text_atomic
+from robust_hashing.io import write_text_atomic
+from robust_hashing.leaderboard.schema import CellResult, load_results
 
 GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile"]
 ID_COLUMNS = [*GROUP_COLUMNS, "defense"]

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robust_hashing.io import write_text_atomic
+
 MODES = ("untargeted", "targeted")
 SOURCES = ("measured", "reported")
 
@@ -221,11 +223,3 @@ def dump_result(result: CellResult, results_dir: str | Path) -> Path:
     path = result_path(results_dir, result)
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return path
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
