@@ -56,15 +56,21 @@ def trained():
     return train_toy_model(steps=20)[0]
 
 
-def test_build_context(trained) -> None:
+def test_build_context(trained, tmp_path) -> None:
     dm = FakeDataModule()
-    ctx = build_context(trained, dm, cache_dir="somewhere", model_key="k", dataset="flickr25k")
+    cache = tmp_path / "somewhere"
+    ctx = build_context(trained, dm, cache_dir=cache, model_key="k", dataset="flickr25k")
     assert ctx.train_codes.shape == (40, BITS) and ctx.db_codes.shape == (30, BITS)
     assert torch.equal(ctx.train_codes, trained.encode(dm.splits["train"].images))
     assert torch.equal(ctx.db_labels, dm.splits["database"].labels)
     assert ctx.num_classes == CLASSES and ctx.bits == BITS and ctx.model_key == "k"
-    assert ctx.train_loader is not None and str(ctx.cache_dir) == "somewhere"
+    assert ctx.train_loader is not None and ctx.cache_dir == cache
     assert (ctx.target_pool.sum(1) > 0).all()
+    # the encoded banks are cached per model key and reused
+    assert (cache / "banks-k.pt").is_file()
+    again = build_context(trained, dm, cache_dir=cache, model_key="k", dataset="flickr25k")
+    assert torch.equal(again.train_codes, ctx.train_codes)
+    assert torch.equal(again.db_codes, ctx.db_codes)
 
 
 def test_attack_command_writes_report(trained, tmp_path, monkeypatch, capsys) -> None:
