@@ -21,7 +21,6 @@ from robust_hashing.attacks import get_attack
 from robust_hashing.attacks.context import build_context
 from robust_hashing.attacks.evaluation import AttackEvaluation
 from robust_hashing.attacks.targets import load_or_draw_targets
-from robust_hashing.benchmark.steps import query_loader
 from robust_hashing.datamodules import get_datamodule
 from robust_hashing.tasks import load_hash_net
 
@@ -95,7 +94,7 @@ def main() -> None:
             )
             ev = AttackEvaluation(attack, context=context, targets=targets, top_k=args.top_k)
             start = time.perf_counter()
-            trainer.test(ev, dataloaders=query_loader(dm, args.max_queries), verbose=False)
+            trainer.test(ev, dataloaders=dm.query_dataloader(args.max_queries), verbose=False)
             rep = dict(ev.report, defense=row[0], seconds_total=time.perf_counter() - start)
             reports.append(rep)
             key = "tmap" if targeted else "map"

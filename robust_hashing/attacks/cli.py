@@ -80,7 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     import lightning as L
-    from torch.utils.data import DataLoader, Subset
     from tqdm import tqdm
 
     from robust_hashing import datamodules, tasks
@@ -120,11 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.attack == "all"
         else [(args.attack, "targeted" if args.targeted else "untargeted")]
     )
-    loader = dm.query_dataloader()
-    if args.max_queries is not None:
-        n = min(args.max_queries, len(loader.dataset))  # type: ignore[arg-type]
-        subset = Subset(loader.dataset, range(n))
-        loader = DataLoader(subset, batch_size=loader.batch_size, num_workers=loader.num_workers)
+    loader = dm.query_dataloader(args.max_queries)
     reports = []
     for name, mode in tqdm(jobs, desc="attacks", disable=len(jobs) == 1):
         hp = {"targeted": mode == "targeted", "seed": args.seed, **_hyper_parameters(args.hp)}

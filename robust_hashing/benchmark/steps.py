@@ -24,7 +24,6 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.pytorch.loggers import Logger
-from torch.utils.data import DataLoader, Subset
 
 from robust_hashing.benchmark.loggers import log_examples
 
@@ -161,15 +160,6 @@ def run_defense(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     return {"checkpoint": str(ckpt), "clean_map": evaluation["clean_map"]}
 
 
-def query_loader(dm: Any, max_queries: int | None) -> Any:
-    """The query loader, restricted to the first ``max_queries`` queries when given."""
-    loader = dm.query_dataloader()
-    if max_queries is None or max_queries >= len(loader.dataset):
-        return loader
-    subset = Subset(loader.dataset, range(max_queries))
-    return DataLoader(subset, batch_size=loader.batch_size, num_workers=loader.num_workers)
-
-
 def _scalars(report: dict[str, Any]) -> dict[str, Any]:
     """Numbers of an attack report as plain floats (tensors converted, others dropped)."""
     out: dict[str, Any] = {}
@@ -236,7 +226,7 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
         "targets": targets,
     }  # fmt: skip
     evaluation = AttackEvaluation(**accepted_kwargs(AttackEvaluation, candidates))
-    trainer.test(evaluation, dataloaders=query_loader(dm, cfg.get("max_queries")), verbose=False)
+    trainer.test(evaluation, dataloaders=dm.query_dataloader(cfg.get("max_queries")), verbose=False)
     report = _scalars(dict(evaluation.report))
     report["bounded"] = bool(getattr(attack, "bounded", True))
     (Path(spec["dir"]) / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))

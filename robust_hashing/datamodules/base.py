@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 import torch
 from lightning.pytorch import LightningDataModule
 from PIL import Image
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from robust_hashing.datasets.lists import HashingListDataset, count_rows
 from robust_hashing.datasets.transforms import eval_transform, train_transform
@@ -187,9 +187,13 @@ class HashingDataModule(LightningDataModule):
         """Ordered train-split loader with the evaluation transform."""
         return self._dataloader_factory("train_eval")
 
-    def query_dataloader(self) -> DataLoader:
-        """Ordered query loader."""
-        return self._dataloader_factory("query")
+    def query_dataloader(self, max_queries: int | None = None) -> DataLoader:
+        """Ordered query loader; only the first ``max_queries`` queries when given."""
+        loader = self._dataloader_factory("query")
+        if max_queries is None or max_queries >= len(self.query):
+            return loader
+        subset = Subset(self.query, range(max_queries))
+        return DataLoader(subset, batch_size=loader.batch_size, num_workers=self.num_workers)
 
     def database_dataloader(self) -> DataLoader:
         """Ordered database loader."""

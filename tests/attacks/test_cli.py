@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 
 from robust_hashing import datamodules
 from robust_hashing.attacks import cli
@@ -43,8 +43,11 @@ class FakeDataModule:
     def train_eval_dataloader(self) -> DataLoader:
         return self._loader("train")
 
-    def query_dataloader(self) -> DataLoader:
-        return self._loader("query")
+    def query_dataloader(self, max_queries: int | None = None) -> DataLoader:
+        loader = self._loader("query")
+        if max_queries is None:
+            return loader
+        return DataLoader(Subset(loader.dataset, range(max_queries)), batch_size=loader.batch_size)
 
     def database_dataloader(self) -> DataLoader:
         return self._loader("database")

@@ -64,3 +64,14 @@ def test_formats_agree_on_fixtures() -> None:
         for split in ("train", "query", "database"):
             assert torch.equal(two.labels(split), one.labels(split))  # type: ignore[arg-type]
         assert two.database.paths == one.database.paths
+
+
+def test_query_dataloader_limits_to_the_first_queries() -> None:
+    from robust_hashing.datamodules import Flickr25KDataModule
+
+    root = Path(__file__).parents[1] / "data" / "flickr25k"
+    dm = Flickr25KDataModule(root=str(root), resize=36, crop=32, eval_batch_size=4)
+    full = [int(i) for _, _, idx in dm.query_dataloader() for i in idx]
+    first = [int(i) for _, _, idx in dm.query_dataloader(3) for i in idx]
+    assert first == full[:3] == [0, 1, 2]
+    assert [int(i) for _, _, idx in dm.query_dataloader(10_000) for i in idx] == full
