@@ -4,8 +4,11 @@ The quick profile attacks with reduced iterations; this script re-attacks the sa
 checkpoints (clean and defended, found through the runner's cache) with each attack's
 published defaults, on the first N queries, and prints one row per defense:
 
-    .venv/bin/python benchmark/paper_attacks.py --cache-dir .cache/benchmark \
+    .venv/bin/python benchmark/paper_attacks.py --grid benchmark/paper_cpu.yaml \
         --attacks mainstay,hag --max-queries 100
+
+``--grid`` picks the defended models of that grid (the cache may hold several grids'
+models); without it every finished defense cell in the cache is attacked.
 
 Banks and database codes come from the cache (encoded once by the grid run).
 """
@@ -21,19 +24,33 @@ from robust_hashing.attacks import get_attack
 from robust_hashing.attacks.context import build_context
 from robust_hashing.attacks.evaluation import AttackEvaluation
 from robust_hashing.attacks.targets import load_or_draw_targets
+from robust_hashing.benchmark.cache import ArtefactCache
+from robust_hashing.benchmark.cells import RegistryCatalog, plan
+from robust_hashing.benchmark.grid import load_grid
 from robust_hashing.datamodules import get_datamodule
 from robust_hashing.tasks import load_hash_net
 
 
-def defended_models(cache_dir: Path) -> list[dict]:
-    """``done.json`` payloads of every finished defense cell, sorted by defense name."""
-    cells = [json.loads(p.read_text()) for p in cache_dir.glob("defense/*/done.json")]
-    return sorted(cells, key=lambda c: c["meta"]["defense"])
+def defended_models(cache_dir: Path, grid: Path | None = None) -> list[dict]:
+    """``done.json`` payloads of the finished defense cells, sorted by defense name.
+
+    With ``grid``, only the defense cells of that grid's plan (same keys as the runner's).
+    """
+    keys = None
+    if grid is not None:
+        cells = plan(load_grid(grid), ArtefactCache(cache_dir), RegistryCatalog())
+        keys = {c.key for c in cells if c.kind == "defense"}
+    done = [json.loads(p.read_text()) for p in cache_dir.glob("defense/*/done.json")]
+    done = [c for c in done if keys is None or c["key"] in keys]
+    if keys is not None and not done:
+        raise SystemExit(f"{grid}: no finished defense cell in {cache_dir}; run the grid first")
+    return sorted(done, key=lambda c: c["meta"]["defense"])
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cache-dir", type=Path, default=Path(".cache/benchmark"))
+    p.add_argument("--grid", type=Path, default=None, help="attack only this grid's models")
     p.add_argument("--attacks", default="mainstay,hag", help="comma-separated; NAME:targeted")
     p.add_argument("--max-queries", type=int, default=100)
     p.add_argument("--top-k", type=int, default=1000)
@@ -64,7 +81,7 @@ def main() -> None:
     )
     rows, reports = [], []
     wanted = None if args.defenses is None else set(args.defenses.split(","))
-    for cell in defended_models(args.cache_dir):
+    for cell in defended_models(args.cache_dir, args.grid):
         if wanted is not None and cell["meta"]["defense"] not in wanted:
             continue
         defense_dir = args.cache_dir / "defense" / cell["key"]

@@ -49,6 +49,8 @@ class AttackEvaluation(L.LightningModule):
         quick: build the attack with its ``quick`` overrides.
         top_k: mAP depth k (protocol headline 5000; None = full ranking).
         asr_n: N of ASR@N.
+        keep_examples: how many (clean, adversarial) image pairs of the first batches to
+            keep in :attr:`examples` (for logging; this process's queries only).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class AttackEvaluation(L.LightningModule):
         quick: bool = False,
         top_k: int | None = 5000,
         asr_n: int = 100,
+        keep_examples: int = 8,
     ) -> None:
         super().__init__()
         from robust_hashing.attacks import get_attack
@@ -87,6 +90,8 @@ class AttackEvaluation(L.LightningModule):
         self.db_codes, self.db_labels = db_codes.float().cpu(), db_labels.float().cpu()
         self.top_k, self.asr_n = top_k, asr_n
         self.report: dict[str, Any] = {}
+        self.keep_examples = keep_examples
+        self.examples: tuple[Tensor, Tensor] | None = None
         self._parts: dict[str, list[Tensor]] = {}
         self._seconds = 0.0
         self._prepare_seconds = 0.0
@@ -118,6 +123,7 @@ class AttackEvaluation(L.LightningModule):
         self._prepare_seconds = time.perf_counter() - start
         self._parts = {f: [] for f in _FIELDS}
         self._seconds = 0.0
+        self.examples = None
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
         """Attack one query batch and keep its codes (Lightning may run this in inference mode)."""
@@ -129,6 +135,7 @@ class AttackEvaluation(L.LightningModule):
             adv = self.attack(x, y, t)
             self._seconds += time.perf_counter() - start
             theory = self.attack.theory_codes(x, y, t)
+        self._keep(x, adv)
         delta = (adv.double() - x.double()).flatten(1)
         k = self.model.bits
         part = {
@@ -144,6 +151,18 @@ class AttackEvaluation(L.LightningModule):
         }
         for name, value in part.items():
             self._parts[name].append(value.detach())
+
+    def _keep(self, x: Tensor, adv: Tensor) -> None:
+        """Append the batch's first images to :attr:`examples`, up to ``keep_examples``."""
+        have = 0 if self.examples is None else len(self.examples[0])
+        take = max(0, self.keep_examples - have)
+        if take == 0:
+            return
+        clean, attacked = x[:take].detach().cpu(), adv[:take].detach().cpu()
+        if self.examples is not None:
+            clean = torch.cat([self.examples[0], clean])
+            attacked = torch.cat([self.examples[1], attacked])
+        self.examples = (clean, attacked)
 
     def _gathered(self) -> dict[str, Tensor]:
         local = {f: torch.cat(v) for f, v in self._parts.items() if v}

@@ -173,22 +173,6 @@ def _scalars(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _example_images(attack: Any, dm: Any, context: Any, mode: str, loggers: list[Logger]) -> None:
-    """Attack the first 8 queries once more and log them as an image grid (wandb only)."""
-    images, labels, _ = next(iter(dm.query_dataloader()))
-    images, labels = images[:8], labels[:8].float()
-    targets = None
-    if mode == "targeted":
-        pool = context.target_pool
-        pick = torch.randint(len(pool), (len(images),), generator=torch.Generator().manual_seed(0))
-        targets = pool[pick].float()
-    device = next(attack.model.parameters()).device
-    labels_dev = labels.to(device)
-    targets_dev = None if targets is None else targets.to(device)
-    adv = attack(images.to(device), labels_dev, targets_dev)
-    log_examples(loggers, images, adv.cpu())
-
-
 def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     """Evaluate one attack on the defended model; returns the evaluation's report."""
     from robust_hashing.attacks import get_attack
@@ -230,8 +214,8 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     report = _scalars(dict(evaluation.report))
     report["bounded"] = bool(getattr(attack, "bounded", True))
     (Path(spec["dir"]) / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
-    if any(type(lg).__name__ == "WandbLogger" for lg in loggers):
-        _example_images(attack, dm, context, cfg["mode"], loggers)
+    if evaluation.examples is not None:  # the evaluation's own first queries, not re-attacked
+        log_examples(loggers, *evaluation.examples)
     return report
 
 

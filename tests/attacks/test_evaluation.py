@@ -84,6 +84,11 @@ def test_untargeted_report(setup) -> None:
     assert 0 < rep["bit_flip"] <= 1
     assert rep["linf"] <= 16 / 255 + 1e-6 and rep["rmse"] == pytest.approx(math.sqrt(rep["mse"]))
     assert rep["seconds"] > 0
+    # the first queries' adversarial images are kept for logging (no second attack run)
+    clean_ex, adv_ex = task.examples
+    assert clean_ex.shape == adv_ex.shape == (8, *query.images.shape[1:])
+    assert torch.equal(clean_ex, query.images[:8])
+    assert 0 < (adv_ex - clean_ex).abs().max() <= 16 / 255 + 1e-6
 
 
 def test_targeted_report_with_attack_instance(setup) -> None:
