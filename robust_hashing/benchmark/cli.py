@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robust-hashing benchmark", description=__doc__)
     p.add_argument("--grid", default="benchmark/quick.yaml", type=Path, help="grid YAML file")
     p.add_argument("--devices", default="auto", help="N or 'auto': GPUs to spread cells over "
-                   "(one process per GPU); on CPU, N parallel workers (auto = 1)")  # fmt: skip
+                   "(one process per GPU); on CPU, N parallel workers splitting the cores (auto = 1)")  # fmt: skip
     p.add_argument("--executor", choices=("local", "slurm", "inline"), default="local",
                    help="local subprocesses, SLURM jobs via submitit, or in-process (debug)")  # fmt: skip
     p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
@@ -57,14 +57,14 @@ def resolve_devices(value: str, accelerator: str) -> tuple[list[int], int]:
     return [], 1 if value == "auto" else int(value)
 
 
-def make_executor(name: str, cache_dir: Path, slurm: list[str]) -> Executor:
-    """The executor called ``name``."""
+def make_executor(name: str, cache_dir: Path, slurm: list[str], workers: int = 1) -> Executor:
+    """The executor called ``name`` (``workers``: parallel CPU workers of the local one)."""
     if name == "inline":
         return InlineExecutor()
     if name == "slurm":
         params = dict(item.split("=", 1) for item in slurm)
         return SlurmExecutor(cache_dir / "slurm", params)
-    return LocalExecutor()
+    return LocalExecutor(cpu_workers=workers)
 
 
 def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         plugins = [*grid.plugins, *args.plugin]
         load_plugins(plugins)
         gpus, workers = resolve_devices(str(args.devices), grid.trainer["accelerator"])
-        executor = make_executor(args.executor, args.cache_dir, args.slurm)
+        executor = make_executor(args.executor, args.cache_dir, args.slurm, workers)
     except (GridError, PluginError, ValueError, ImportError) as err:
         print(f"robust-hashing benchmark: error: {err}", file=sys.stderr)
         return 2

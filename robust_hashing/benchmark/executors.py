@@ -34,12 +34,29 @@ def worker_command(spec_path: Path) -> list[str]:
     return [sys.executable, "-m", "robust_hashing.benchmark.worker", str(spec_path)]
 
 
+def cpu_threads(workers: int, cores: int | None = None) -> int:
+    """Threads per CPU worker so that ``workers`` parallel workers share the cores.
+
+    Oversubscribing (every worker with one thread per core) makes OpenMP threads wait on
+    each other's time slices.
+    """
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, workers))
+
+
 class LocalExecutor:
     """One ``python -m robust_hashing.benchmark.worker`` subprocess per cell.
 
-    GPU ids are passed through ``CUDA_VISIBLE_DEVICES``; on CPU the variable is left alone.
-    stdout and stderr go to the cell's ``worker.log``.
+    GPU ids are passed through ``CUDA_VISIBLE_DEVICES``; on CPU the variable is left alone
+    and, with several parallel CPU workers, each gets ``OMP_NUM_THREADS`` = cores / workers
+    (unless the variable is already set). stdout and stderr go to the cell's ``worker.log``.
+
+    Args:
+        cpu_workers: how many CPU workers run at once (``--devices N`` on a CPU).
     """
+
+    def __init__(self, cpu_workers: int = 1) -> None:
+        self.cpu_workers = cpu_workers
 
     def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
         """Start the subprocess."""
@@ -48,6 +65,8 @@ class LocalExecutor:
         env.setdefault("PYTHONUNBUFFERED", "1")
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
+        elif self.cpu_workers > 1:
+            env.setdefault("OMP_NUM_THREADS", str(cpu_threads(self.cpu_workers)))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "w") as log:
             return subprocess.Popen(
