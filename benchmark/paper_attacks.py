@@ -114,7 +114,15 @@ def main() -> None:
             trainer.test(ev, dataloaders=dm.query_dataloader(args.max_queries), verbose=False)
             rep = dict(ev.report, defense=row[0], seconds_total=time.perf_counter() - start)
             reports.append(rep)
+            if args.out:  # after every attack, so an interrupted run keeps what finished
+                args.out.write_text(json.dumps(reports, indent=2, default=float))
             key = "tmap" if targeted else "map"
+            print(
+                f"{row[0]} {name}{'-targeted' if targeted else ''}: clean {rep[f'clean_{key}']:.4f}"
+                f" attacked {rep[f'adv_{key}']:.4f} theory {rep['theory']:.4f}"
+                f" ({rep['seconds_total']:.0f}s)",
+                flush=True,
+            )
             if len(row) == 1:
                 row.append(f"{rep[f'clean_{key}']:.4f}")
             row.append(f"{rep[f'adv_{key}']:.4f} ({rep['seconds_total']:.0f}s)")
@@ -124,8 +132,6 @@ def main() -> None:
     print("\n| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for row in rows:
         print("| " + " | ".join(row) + " |")
-    if args.out:
-        args.out.write_text(json.dumps(reports, indent=2, default=float))
 
 
 if __name__ == "__main__":
