@@ -43,9 +43,9 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix robust_hashing tests benchmark
 	$(BIN)/ruff format robust_hashing tests benchmark
 
-leaderboard: $(STAMP)  ## re-render leaderboard CSV/HTML (paper and quick profiles) from the JSONs
+leaderboard: $(STAMP)  ## re-render every leaderboard CSV/HTML (paper, paper-cpu, quick) from the JSONs
 	$(BIN)/robust-hashing leaderboard render --dir leaderboard
-	@if [ -d leaderboard/quick/results ]; then $(BIN)/robust-hashing leaderboard render --dir leaderboard/quick; fi
+	@for d in leaderboard/*/; do if [ -d $$d/results ]; then $(BIN)/robust-hashing leaderboard render --dir $$d; fi; done
 
 clean:
 	rm -rf $(VENV) .cache runs
