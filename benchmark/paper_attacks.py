@@ -10,25 +10,20 @@ published defaults, on the first N queries, and prints one row per defense:
 ``--grid`` picks the defended models of that grid (the cache may hold several grids'
 models); without it every finished defense cell in the cache is attacked.
 
-Banks and database codes come from the cache (encoded once by the grid run).
+Each attack runs through the runner's own attack step (``steps.run_attack``) on a spec
+built from the defense cell; banks, database codes and target labels come from the cache.
 """
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 
-import lightning as L
-
-from robust_hashing.attacks import get_attack
-from robust_hashing.attacks.context import build_context
-from robust_hashing.attacks.evaluation import AttackEvaluation
-from robust_hashing.attacks.targets import load_or_draw_targets
 from robust_hashing.benchmark.cache import ArtefactCache
 from robust_hashing.benchmark.cells import RegistryCatalog, plan
 from robust_hashing.benchmark.grid import load_grid
-from robust_hashing.datamodules import get_datamodule
-from robust_hashing.tasks import load_hash_net
+from robust_hashing.benchmark.steps import run_attack
 
 
 def defended_models(cache_dir: Path, grid: Path | None = None) -> list[dict]:
@@ -45,6 +40,27 @@ def defended_models(cache_dir: Path, grid: Path | None = None) -> list[dict]:
     if keys is not None and not done:
         raise SystemExit(f"{grid}: no finished defense cell in {cache_dir}; run the grid first")
     return sorted(done, key=lambda c: c["meta"]["defense"])
+
+
+def attack_spec(defense_dir: Path, cache_dir: Path, out_dir: Path, config: dict) -> dict:
+    """The spec of an attack cell on the model of ``defense_dir`` (for ``steps.run_attack``)."""
+    defense_spec = json.loads((defense_dir / "cell.json").read_text())
+    runtime = {
+        **defense_spec["runtime"],
+        "accelerator": "auto",  # the GPU when there is one, whatever trained the model
+        "devices": 1,
+        "strategy": None,
+        "cache_root": str(cache_dir),
+    }
+    return {
+        "id": f"{defense_spec['id']}/{config['attack']}",
+        "kind": "attack",
+        "dir": str(out_dir),
+        "config": config,
+        "meta": defense_spec.get("meta", {}),
+        "upstream": {"defense": str(defense_dir)},
+        "runtime": runtime,
+    }
 
 
 def main() -> None:
@@ -70,49 +86,27 @@ def main() -> None:
         name, hp = key.split(".", 1)
         overrides.setdefault(name, {})[hp] = int(value)
     jobs = [(a.split(":")[0], a.endswith(":targeted")) for a in args.attacks.split(",")]
-    L.seed_everything(0, workers=True)
-    trainer = L.Trainer(
-        accelerator="auto",
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-    )
     rows, reports = [], []
     wanted = None if args.defenses is None else set(args.defenses.split(","))
     for cell in defended_models(args.cache_dir, args.grid):
         if wanted is not None and cell["meta"]["defense"] not in wanted:
             continue
         defense_dir = args.cache_dir / "defense" / cell["key"]
-        spec = json.loads((defense_dir / "cell.json").read_text())
-        data = spec["runtime"]["dataset"]
-        dm = get_datamodule(data["name"], **data["kwargs"])
-        ckpt = Path(cell["result"]["checkpoint"])
-        if not ckpt.is_file():  # recorded relative to the runner's working directory
-            ckpt = args.cache_dir / Path(*ckpt.parts[-3:])
-        model = load_hash_net(ckpt)
-        context = build_context(
-            model,
-            dm,
-            trainer=trainer,
-            cache_dir=defense_dir / "context",
-            model_key=defense_dir.name,
-            dataset=data["name"],
-        )
-        targets_path = args.cache_dir / "targets" / f"{spec['runtime']['dataset_id']}.pt"
         row = [cell["meta"]["defense"]]
         for name, targeted in jobs:
-            attack = get_attack(name, model, context, targeted=targeted, **overrides.get(name, {}))
-            targets = (
-                load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels)
-                if targeted
-                else None
-            )
-            ev = AttackEvaluation(attack, context=context, targets=targets, top_k=args.top_k)
+            config = {
+                "attack": name,
+                "mode": "targeted" if targeted else "untargeted",
+                "hp": overrides.get(name, {}),
+                "max_queries": args.max_queries,
+                "top_k": args.top_k,
+            }
             start = time.perf_counter()
-            trainer.test(ev, dataloaders=dm.query_dataloader(args.max_queries), verbose=False)
-            rep = dict(ev.report, defense=row[0], seconds_total=time.perf_counter() - start)
+            with tempfile.TemporaryDirectory() as out_dir:
+                report = run_attack(
+                    attack_spec(defense_dir, args.cache_dir, Path(out_dir), config), []
+                )
+            rep = dict(report, defense=row[0], seconds_total=time.perf_counter() - start)
             reports.append(rep)
             if args.out:  # after every attack, so an interrupted run keeps what finished
                 args.out.write_text(json.dumps(reports, indent=2, default=float))

@@ -173,6 +173,17 @@ def _scalars(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _recorded_path(recorded: str, runtime: dict[str, Any]) -> Path:
+    """A path stored in ``done.json`` (relative to the runner's working directory).
+
+    From another working directory, the same ``<kind>/<key>/<file>`` under ``cache_root``.
+    """
+    path = Path(recorded)
+    if path.is_file():
+        return path
+    return Path(runtime["cache_root"]) / Path(*path.parts[-3:])
+
+
 def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     """Evaluate one attack on the defended model; returns the evaluation's report."""
     from robust_hashing.attacks import get_attack
@@ -185,7 +196,7 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     L.seed_everything(runtime["seed"], workers=True)
     defense_dir = Path(spec["upstream"]["defense"])
     defense_done = json.loads((defense_dir / "done.json").read_text())
-    model = load_hash_net(defense_done["result"]["checkpoint"])
+    model = load_hash_net(_recorded_path(defense_done["result"]["checkpoint"], runtime))
     dm = datamodule(spec, "test")
     trainer = make_trainer(spec, loggers, devices=1, strategy="auto")
     context = build_context(
