@@ -66,9 +66,10 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         result = module.STEPS[spec["kind"]](spec, loggers)
     finally:
-        for logger in loggers:
-            if hasattr(logger, "experiment") and type(logger).__name__ == "WandbLogger":
-                logger.experiment.finish()
+        if loggers:
+            from robust_hashing.benchmark.loggers import finish
+
+            finish(loggers)
     payload = {
         "id": spec["id"],
         "key": spec["key"],
