@@ -82,8 +82,10 @@ def main() -> None:
     args = p.parse_args()
     overrides: dict[str, dict[str, int]] = {}
     for item in args.hp:
-        key, value = item.split("=", 1)
-        name, hp = key.split(".", 1)
+        key, _, value = item.partition("=")
+        name, _, hp = key.partition(".")
+        if not (name and hp and value.lstrip("-").isdigit()):
+            p.error(f"--hp {item!r}: expected ATTACK.KEY=INT, e.g. hag.steps=500")
         overrides.setdefault(name, {})[hp] = int(value)
     jobs = [(a.split(":")[0], a.endswith(":targeted")) for a in args.attacks.split(",")]
     rows, reports = [], []
