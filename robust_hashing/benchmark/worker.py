@@ -21,8 +21,13 @@ from robust_hashing.benchmark.cache import ArtefactCache, git_commit
 from robust_hashing.benchmark.plugins import import_plugin, load_plugins
 
 
-def environment() -> dict[str, str]:
-    """Library versions and the device the cell ran on (provenance of its results)."""
+def environment(accelerator: str = "auto") -> dict[str, str]:
+    """Library versions and the device the cell ran on (provenance of its results).
+
+    Args:
+        accelerator: the cell's Lightning accelerator; a CPU cell on a GPU machine is
+            recorded as ``cpu (...)``, a GPU cell as ``cuda (<device name>)``.
+    """
     import torch
 
     try:
@@ -32,8 +37,8 @@ def environment() -> dict[str, str]:
     except ImportError:  # pragma: no cover - lightning is a core dependency
         lightning_version = "unknown"
 
-    if torch.cuda.is_available():
-        device = torch.cuda.get_device_name(0)
+    if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
+        device = f"cuda ({torch.cuda.get_device_name(0)})"
     else:
         device = f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
     return {
@@ -78,7 +83,7 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         "meta": spec.get("meta", {}),
         "seed": runtime["seed"],
         "seconds": round(time.perf_counter() - start, 3),
-        "environment": environment(),
+        "environment": environment(runtime.get("accelerator", "auto")),
         "result": result,
     }
     ArtefactCache.mark_done(folder, payload)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
 from robust_hashing.attacks import ATTACKS, AttackContext, get_attack, list_attacks
 from robust_hashing.metrics import mean_average_precision
+from tests.devices import DEVICES
 
 from .conftest import BITS, CLASSES, ToyDataset, tiny_hp, train_toy_model
 
@@ -37,16 +40,18 @@ def test_builtin_attacks_registered() -> None:
         assert ATTACKS.get(name).name == name
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("name", "mode"), CASES)
-def test_attack_contract(name, mode, model, context, batch) -> None:
-    images, labels, targets = batch
+def test_attack_contract(name, mode, device, model, context, batch) -> None:
+    images, labels, targets = (t.to(device) for t in batch)
+    model.to(device)
     targeted = mode == "targeted"
     attack = get_attack(name, model, context, targeted=targeted, **tiny_hp(name))
     assert attack.mode == mode
     model.train()
     adv = attack(images, labels, targets if targeted else None)
     assert model.training, "the model mode must be restored"
-    assert adv.shape == images.shape
+    assert adv.shape == images.shape and adv.device == images.device
     assert torch.isfinite(adv).all()
     assert adv.min() >= 0 and adv.max() <= 1
     if attack.bounded:
@@ -123,20 +128,22 @@ def toy():
 
 
 def _map(net, images, db_codes, labels, db_labels) -> float:
-    return mean_average_precision(net.encode(images), db_codes, labels, db_labels)
+    return mean_average_precision(net.encode(images).cpu(), db_codes, labels, db_labels)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("name", "hp"), [("hag", {"steps": 40}), ("mainstay", {"steps": 10})])
-def test_untargeted_attacks_lower_map(name, hp, toy) -> None:
+def test_untargeted_attacks_lower_map(name, hp, device, toy) -> None:
     net, ctx, q, db_codes, db_labels, _ = toy
-    clean = _map(net, q.images, db_codes, q.labels, db_labels)
+    net, images = copy.deepcopy(net).to(device), q.images.to(device)
+    clean = _map(net, images, db_codes, q.labels, db_labels)
     assert clean > 0.7
     attack = (
         get_attack(name, net, ctx, eps=16 / 255, step=4 / 255, **hp)
         if name == "mainstay"
         else get_attack(name, net, ctx, eps=16 / 255, **hp)
     )
-    adv = attack(q.images, q.labels)
+    adv = attack(images, q.labels.to(device))
     assert _map(net, adv, db_codes, q.labels, db_labels) < clean - 0.05
 
 

@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from robust_hashing.benchmark.cells import RegistryCatalog
 from robust_hashing.benchmark.executors import InlineExecutor
@@ -13,13 +14,15 @@ from robust_hashing.benchmark.grid import parse_grid
 from robust_hashing.benchmark.plugins import load_plugins
 from robust_hashing.benchmark.runner import RunOptions, run_grid
 from robust_hashing.leaderboard import load_results
+from tests.devices import DEVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = str(ROOT / "benchmark" / "examples" / "plugin_defense.py")
 FLICKR = str(ROOT / "tests" / "data" / "flickr25k")
 
 
-def test_example_plugin_appears_in_leaderboard(tmp_path: Path) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_example_plugin_appears_in_leaderboard(tmp_path: Path, device: str) -> None:
     load_plugins([PLUGIN], entry_point_groups=False)
     from robust_hashing.defenses import list_defenses
 
@@ -34,7 +37,7 @@ def test_example_plugin_appears_in_leaderboard(tmp_path: Path) -> None:
             "datasets": [{"name": "flickr25k", "kwargs": data_kwargs}],
             "bits": [16],
             "victim": {"method": "dpsh", "backbone": "test_cnn", "hp": {"lr": 0.01}},
-            "trainer": {"accelerator": "cpu", "clean_epochs": 1, "defense_epochs": 1},
+            "trainer": {"accelerator": device, "clean_epochs": 1, "defense_epochs": 1},
             "defenses": ["none", "example_noise"],
             "attacks": [{"name": "hag", "hp": {"steps": 2}}],
         },
@@ -60,3 +63,4 @@ def test_example_plugin_appears_in_leaderboard(tmp_path: Path) -> None:
     # the defended model was really trained from the clean checkpoint
     ckpts = list((tmp_path / "cache" / "defense").glob("*/model.ckpt"))
     assert len(ckpts) == 1
+    assert all(r.provenance.device.startswith(f"{device} (") for r in results)

@@ -17,6 +17,7 @@ from tests.defenses.tiny_data import (
     fit,
     weights,
 )
+from tests.devices import DEVICES
 
 NAMES = list_defenses()
 
@@ -25,17 +26,18 @@ def test_list_defenses() -> None:
     assert {"none", "atrdh", "cgat", "saat", "colo_tride"} <= set(NAMES)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name", NAMES)
-def test_one_step_changes_weights_and_keeps_banks(name: str) -> None:
+def test_one_step_changes_weights_and_keeps_banks(name: str, device: str) -> None:
     task = build(get_defense(name))
     before = weights(task)
-    fit(task)
+    fit(task, accelerator=device)
     after = weights(task)
     assert any(not torch.equal(before[k], after[k]) for k in before)
     assert all(torch.isfinite(v).all() for v in after.values())
     assert task.B.shape == (NUM_TRAIN, BITS)
     assert set(task.B.unique().tolist()) <= {-1.0, 1.0}
-    assert torch.equal(task.Y, TinyDataModule().train.labels)
+    assert torch.equal(task.Y.cpu(), TinyDataModule().train.labels)
     assert task.hash_loss.U.shape == (NUM_TRAIN, BITS)
     assert task.hash_loss.U.abs().max() <= 1
     assert task.trainer.callback_metrics.keys() >= {"train_loss_step", "loss_hash"}

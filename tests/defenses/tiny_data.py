@@ -93,4 +93,4 @@ def fit(task: Any, seed: int = 0, **trainer_kw: Any) -> L.Trainer:
 
 
 def weights(task: Any) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in task.model.state_dict().items()}
+    return {k: v.detach().cpu().clone() for k, v in task.model.state_dict().items()}
