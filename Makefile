@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export WANDB_MODE ?= offline
 GRID   ?= benchmark/quick.yaml
 
-.PHONY: help install benchmark test test-slow test-gpu lint format leaderboard clean
+.PHONY: help install benchmark test test-slow test-gpu gpu-figures lint format leaderboard clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,6 +33,9 @@ test-slow: $(STAMP)  ## slow tests too
 
 test-gpu: $(STAMP)  ## GPU tests (needs CUDA)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -q -m gpu
+
+gpu-figures: $(STAMP)  ## every GPU figure (GPU tests, paper-cpu on a GPU, attack table, paper profile)
+	bash benchmark/gpu_figures.sh
 
 lint: $(STAMP)  ## ruff + mypy
 	$(BIN)/ruff check robust_hashing tests benchmark

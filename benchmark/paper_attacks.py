@@ -108,7 +108,13 @@ def main() -> None:
                 report = run_attack(
                     attack_spec(defense_dir, args.cache_dir, Path(out_dir), config), []
                 )
-            rep = dict(report, defense=row[0], seconds_total=time.perf_counter() - start)
+            victim_defense = cell["id"].split("/", 1)[1]  # <victim>/<defense>
+            rep = dict(
+                report,
+                defense=row[0],
+                cell_id=f"attack/{victim_defense}/{name}{'-targeted' if targeted else ''}",
+                seconds_total=time.perf_counter() - start,
+            )
             reports.append(rep)
             if args.out:  # after every attack, so an interrupted run keeps what finished
                 args.out.write_text(json.dumps(reports, indent=2, default=float))
