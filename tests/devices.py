@@ -3,6 +3,9 @@ under ``make test-gpu`` (marked ``gpu``, skipped where no CUDA device is visible
 
 from __future__ import annotations
 
+from typing import Any
+
+import lightning as L
 import pytest
 import torch
 
@@ -15,3 +18,16 @@ CUDA = pytest.param(
     ],
 )
 DEVICES = ["cpu", CUDA]
+
+
+def quiet_trainer(accelerator: str = "cpu", **kwargs: Any) -> L.Trainer:
+    """A single-device Trainer with no logger, checkpoints, progress bar or model summary."""
+    options: dict[str, Any] = {
+        "accelerator": accelerator,
+        "devices": 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    return L.Trainer(**{**options, **kwargs})

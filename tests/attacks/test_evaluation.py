@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import math
 
-import lightning as L
 import pytest
 import torch
 from torch.utils.data import DataLoader
@@ -13,7 +12,7 @@ from torch.utils.data import DataLoader
 from robust_hashing.attacks import AttackContext, draw_target_labels, get_attack
 from robust_hashing.attacks.evaluation import AttackEvaluation
 from robust_hashing.metrics import mean_average_precision, perceptibility
-from tests.devices import DEVICES
+from tests.devices import DEVICES, quiet_trainer
 
 from .conftest import BITS, CLASSES, ToyDataset, train_toy_model
 
@@ -30,15 +29,9 @@ def setup():
 
 
 def _run(task: AttackEvaluation, query: ToyDataset, accelerator: str = "cpu") -> dict:
-    trainer = L.Trainer(
-        accelerator=accelerator,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
+    quiet_trainer(accelerator).test(
+        task, dataloaders=DataLoader(query, batch_size=4), verbose=False
     )
-    trainer.test(task, dataloaders=DataLoader(query, batch_size=4), verbose=False)
     return task.report
 
 

@@ -16,6 +16,7 @@ from robust_hashing.defenses.base import gather_rows
 from robust_hashing.ops import sign
 from robust_hashing.tasks import HashingTask
 from tests.defenses.tiny_data import BITS, NUM_CLASSES, NUM_TRAIN, TinyDataModule, build, fit
+from tests.devices import quiet_trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -25,15 +26,7 @@ def _clean_checkpoint(tmp_path: Path, bits: int = BITS) -> tuple[Path, HashingTa
     clean = HashingTask(
         backbone="test_cnn", bits=bits, num_train=NUM_TRAIN, num_classes=NUM_CLASSES
     )
-    trainer = L.Trainer(
-        accelerator="cpu",
-        max_steps=2,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-    )
+    trainer = quiet_trainer(max_steps=2, limit_val_batches=0)
     trainer.fit(clean, datamodule=TinyDataModule())
     path = tmp_path / "clean.ckpt"
     trainer.save_checkpoint(path)

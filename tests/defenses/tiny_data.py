@@ -8,6 +8,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from tests.devices import quiet_trainer
+
 NUM_TRAIN = 32
 NUM_CLASSES = 5
 SIZE = 16
@@ -76,18 +78,7 @@ def build(cls: type, seed: int = 0, **kw: Any) -> Any:
 
 def fit(task: Any, seed: int = 0, **trainer_kw: Any) -> L.Trainer:
     L.seed_everything(seed, verbose=False)
-    kw: dict[str, Any] = {
-        "accelerator": "cpu",
-        "devices": 1,
-        "max_steps": 1,
-        "logger": False,
-        "enable_checkpointing": False,
-        "enable_progress_bar": False,
-        "enable_model_summary": False,
-        "limit_val_batches": 0,
-    }
-    kw.update(trainer_kw)
-    trainer = L.Trainer(**kw)
+    trainer = quiet_trainer(**{"max_steps": 1, "limit_val_batches": 0, **trainer_kw})
     trainer.fit(task, datamodule=TinyDataModule())
     return trainer
 

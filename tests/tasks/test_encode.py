@@ -9,7 +9,7 @@ import torch
 from robust_hashing.models import create_hash_net
 from robust_hashing.tasks import encode, encode_direct
 from robust_hashing.tasks.encode import merge_by_index
-from tests.devices import DEVICES
+from tests.devices import DEVICES, quiet_trainer
 
 SCRIPT = Path(__file__).with_name("ddp_encode_script.py")
 
@@ -19,15 +19,7 @@ def test_encode_matches_direct_loop(tiny_loader, device):
     torch.manual_seed(0)
     model = create_hash_net("test_cnn", 16)
     ref_codes, _ = encode_direct(model, tiny_loader)  # CPU reference
-    trainer = L.Trainer(
-        accelerator=device,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-    )
-    codes, labels = encode(model, tiny_loader, trainer)
+    codes, labels = encode(model, tiny_loader, quiet_trainer(device))
     assert codes.shape == (40, 16) and codes.device.type == "cpu"
     assert set(codes.unique().tolist()) <= {-1.0, 1.0}
     if device == "cpu":
