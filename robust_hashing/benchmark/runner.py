@@ -235,7 +235,7 @@ def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Pa
         if cell.kind == "attack" and cache.is_done(cell.kind, cell.key):
             payload = cache.read_done(cell.kind, cell.key)
             dump_result(cell_result(cell, payload, grid), leaderboard_dir / "results")
-    return write_leaderboard(leaderboard_dir, title=f"robust_hashing leaderboard ({grid.name})")
+    return write_leaderboard(leaderboard_dir)
 
 
 def run_grid(

@@ -21,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="action", required=True)
     render = sub.add_parser("render", help="rebuild leaderboard.csv / .html from the JSONs")
     render.add_argument("--dir", default="leaderboard", type=Path, help="leaderboard folder")
-    render.add_argument("--title", default="robust_hashing leaderboard")
+    render.add_argument("--title", default=None, help="HTML title (default: from the folder name)")
     render.add_argument("--check", action="store_true", help="fail if the CSV is out of date")
     validate = sub.add_parser("validate", help="validate every result JSON")
     validate.add_argument("--dir", default="leaderboard", type=Path, help="leaderboard folder")

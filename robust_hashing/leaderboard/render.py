@@ -79,26 +79,46 @@ def to_csv_text(frame: pd.DataFrame) -> str:
     return text
 
 
-def write_leaderboard(leaderboard_dir: str | Path, title: str = "Leaderboard") -> pd.DataFrame:
-    """Render ``<dir>/results`` into ``<dir>/leaderboard.csv`` and ``<dir>/leaderboard.html``."""
+def default_title(leaderboard_dir: str | Path) -> str:
+    """Page title of a leaderboard folder: its name in brackets unless it is ``leaderboard``."""
+    name = Path(leaderboard_dir).resolve().name
+    return "robust_hashing leaderboard" + ("" if name == "leaderboard" else f" ({name})")
+
+
+def write_leaderboard(leaderboard_dir: str | Path, title: str | None = None) -> pd.DataFrame:
+    """Render ``<dir>/results`` into ``<dir>/leaderboard.csv`` and ``<dir>/leaderboard.html``.
+
+    Args:
+        leaderboard_dir: the folder holding ``results/``.
+        title: HTML page title (default: :func:`default_title` of the folder).
+    """
     from robust_hashing.leaderboard.html import render_html
 
     root = Path(leaderboard_dir)
     frame = render(root / "results")
     write_text_atomic(root / CSV_NAME, to_csv_text(frame))
-    write_text_atomic(root / HTML_NAME, render_html(frame, title=title))
+    write_text_atomic(root / HTML_NAME, render_html(frame, title=title or default_title(root)))
     return frame
 
 
 def check_leaderboard(leaderboard_dir: str | Path) -> str | None:
-    """None if ``leaderboard.csv`` equals a fresh render of the JSONs, else a description."""
+    """None if both generated files equal a fresh render of the JSONs, else what differs.
+
+    Compares ``leaderboard.csv`` first, then ``leaderboard.html`` (default title).
+    """
+    from robust_hashing.leaderboard.html import render_html
+
     root = Path(leaderboard_dir)
-    csv_path = root / CSV_NAME
-    expected = to_csv_text(render(root / "results"))
-    if not csv_path.is_file():
-        return f"{csv_path} is missing; run `robust-hashing leaderboard render`"
+    csv_path, html_path = root / CSV_NAME, root / HTML_NAME
+    frame = render(root / "results")
+    expected = to_csv_text(frame)
+    for path in (csv_path, html_path):
+        if not path.is_file():
+            return f"{path} is missing; run `robust-hashing leaderboard render --dir {root}`"
     actual = csv_path.read_text()
     if actual == expected:
+        if html_path.read_text() != render_html(frame, title=default_title(root)):
+            return f"{html_path} differs from the JSONs; run `robust-hashing leaderboard render`"
         return None
     diff = [
         f"  line {i + 1}: file {a!r} != rendered {b!r}"

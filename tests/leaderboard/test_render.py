@@ -74,6 +74,10 @@ def test_write_check_and_cli(tmp_path: Path) -> None:
     assert main(["render", "--dir", str(tmp_path), "--check"]) == 1
     assert main(["render", "--dir", str(tmp_path)]) == 0
     assert check_leaderboard(tmp_path) is None
+    html = tmp_path / "leaderboard.html"
+    html.write_text(html.read_text().replace("<h1>", "<h1>stale "))
+    assert "leaderboard.html differs from the JSONs" in check_leaderboard(tmp_path)
+    assert main(["render", "--dir", str(tmp_path)]) == 0 and check_leaderboard(tmp_path) is None
     (tmp_path / "results" / "embedded" / "32bit" / "none" / "hag.json").write_text("{}")
     assert main(["validate", "--dir", str(tmp_path)]) == 1
 
