@@ -27,15 +27,41 @@ CHROMIUM = shutil.which("chromium") or (
 )
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium not installed")
-def test_html_renders_in_headless_chromium(tmp_path: Path) -> None:
-    page = tmp_path / "leaderboard.html"
-    page.write_text(render_html(results_frame(records())))
-    dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+def _dump_dom(page: Path, tmp_path: Path) -> str:
+    """The DOM of ``page`` after its scripts ran, from headless Chromium (no network)."""
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    return subprocess.run(
+        [CHROMIUM, *flags, "--dump-dom", page.as_uri()],
         capture_output=True, text=True, timeout=60, check=True,
     ).stdout  # fmt: skip
-    assert 'class="leaderboard"' in dom
-    rows = re.findall(r"<tr>(.*?)</tr>", dom, flags=re.DOTALL)
-    assert len(rows) == 4 and "saat" in rows[1]
+
+
+def _defense_order(dom: str) -> list[str]:
+    rows = re.findall(r"<tr>(.*?)</tr>", dom, flags=re.DOTALL)[1:]
+    return [re.search(r"\b(none|cgat|saat)\b", row).group(1) for row in rows]  # type: ignore[union-attr]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium not installed")
+@pytest.mark.parametrize(
+    ("clicks", "order"),
+    [
+        ([], ["saat", "cgat", "none"]),  # as rendered: by rank
+        (["defense"], ["cgat", "none", "saat"]),  # text, ascending
+        (["defense", "defense"], ["saat", "none", "cgat"]),  # second click: descending
+        (["hag"], ["none", "cgat", "saat"]),  # numbers, ascending
+    ],
+)
+def test_html_table_sorts_in_headless_chromium(tmp_path: Path, clicks, order) -> None:
+    html = render_html(results_frame(records()))
+    click = "".join(
+        f"Array.from(document.querySelectorAll('th')).find(h => h.textContent === '{c}').click();"
+        for c in clicks
+    )
+    page = tmp_path / "leaderboard.html"
+    page.write_text(html.replace("</body>", f"<script>{click}</script></body>"))
+    dom = _dump_dom(page, tmp_path)
+    assert 'class="leaderboard"' in dom and "<svg" in dom
+    assert _defense_order(dom) == order
