@@ -226,7 +226,12 @@ class Scheduler:
 
 
 def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Path) -> Any:
-    """Write the leaderboard JSON of every finished attack cell, then render CSV/HTML."""
+    """Write the leaderboard JSON of every finished attack cell, then render CSV/HTML.
+
+    Returns:
+        The leaderboard frame, or None when the folder holds no result yet (a run of only
+        training cells, e.g. ``--only 'clean/*'``).
+    """
     from robust_hashing.benchmark.summary import cell_result
     from robust_hashing.leaderboard import dump_result, write_leaderboard
 
@@ -235,6 +240,8 @@ def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Pa
         if cell.kind == "attack" and cache.is_done(cell.kind, cell.key):
             payload = cache.read_done(cell.kind, cell.key)
             dump_result(cell_result(cell, payload, grid), leaderboard_dir / "results")
+    if not (leaderboard_dir / "results").is_dir():
+        return None
     return write_leaderboard(leaderboard_dir)
 
 
@@ -260,10 +267,8 @@ def run_grid(
     scheduler.run(Progress(len(cells), out))
     leaderboard_dir = opts.leaderboard_dir or Path("leaderboard")
     frame = publish(cells, grid, opts, leaderboard_dir)
-    print(
-        f"\nfinished in {time.perf_counter() - start:.1f}s; leaderboard: {leaderboard_dir}",
-        file=out,
-    )
+    where = leaderboard_dir if frame is not None else "not written (no attack cell finished)"
+    print(f"\nfinished in {time.perf_counter() - start:.1f}s; leaderboard: {where}", file=out)
     write_json_atomic(
         opts.cache_dir / "last_run.json",
         {"status": scheduler.status, "failures": scheduler.failures},

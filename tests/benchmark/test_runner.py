@@ -104,6 +104,16 @@ def test_dry_run_and_only(catalog, options) -> None:
     assert calls(options) == []
 
 
+def test_training_cells_only_run_without_a_leaderboard(catalog, options) -> None:
+    out = io.StringIO()
+    options.only = "clean/*"
+    summary = run_grid(make_grid(), options, InlineExecutor(), catalog, stream=out)
+    assert summary.exit_code == 0 and summary.frame is None
+    assert calls(options) == ["clean/fake-16bit-dpsh-test_cnn"]
+    assert "leaderboard: not written (no attack cell finished)" in out.getvalue()
+    assert not options.leaderboard_dir.exists()
+
+
 def test_changed_config_invalidates_downstream_only(catalog, options) -> None:
     run_grid(make_grid(), options, InlineExecutor(), catalog, stream=io.StringIO())
     before = len(calls(options))
