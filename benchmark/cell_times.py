@@ -37,13 +37,13 @@ def _from_cache(root: Path, keys: set[str] | None) -> tuple[dict[str, float], se
 
 
 def _from_leaderboard(folder: Path) -> tuple[dict[str, float], set[str]]:
+    from robust_hashing.benchmark.cells import attack_cell_id, victim_id
     from robust_hashing.leaderboard import load_results
 
     seconds, devices = {}, set()
     for r in load_results(folder / "results"):
-        suffix = "-targeted" if r.mode == "targeted" else ""
-        victim = f"{r.dataset}-{r.bits}bit-{r.method}-{r.backbone}"
-        seconds[f"attack/{victim}/{r.defense}/{r.attack}{suffix}"] = r.provenance.seconds
+        defense_id = f"defense/{victim_id(r.dataset, r.bits, r.method, r.backbone)}/{r.defense}"
+        seconds[attack_cell_id(defense_id, r.attack, r.mode)] = r.provenance.seconds
         devices.add(r.provenance.device)
     return seconds, devices
 
@@ -68,16 +68,21 @@ def _from_file(path: Path) -> tuple[dict[str, float], set[str]]:
     raise SystemExit(f"{path}: expected a 'cells' table or paper_attacks 'reports'")
 
 
-def load(sources: list[Path], grid: Path | None) -> tuple[dict[str, float], set[str]]:
-    """Merged ``{cell id: seconds}`` and the devices named by ``sources``."""
-    keys = None
-    if grid is not None:
-        from robust_hashing.benchmark.cache import ArtefactCache
-        from robust_hashing.benchmark.cells import RegistryCatalog, plan
-        from robust_hashing.benchmark.grid import load_grid
+def grid_keys(grid: Path) -> set[str]:
+    """Cache keys of every cell of ``grid`` (as the runner plans them with this code)."""
+    from robust_hashing.benchmark.cache import ArtefactCache
+    from robust_hashing.benchmark.cells import RegistryCatalog, plan
+    from robust_hashing.benchmark.grid import load_grid
 
-        cache = ArtefactCache(Path(".cache/benchmark"))
-        keys = {c.key for c in plan(load_grid(grid), cache, RegistryCatalog())}
+    cache = ArtefactCache(Path(".cache/benchmark"))  # keys do not depend on the cache root
+    return {c.key for c in plan(load_grid(grid), cache, RegistryCatalog())}
+
+
+def load(sources: list[Path], keys: set[str] | None) -> tuple[dict[str, float], set[str]]:
+    """Merged ``{cell id: seconds}`` and the devices named by ``sources``.
+
+    ``keys`` (see :func:`grid_keys`) restricts cache sources to those cells.
+    """
     seconds: dict[str, float] = {}
     devices: set[str] = set()
     for src in sources:
@@ -117,8 +122,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--grid", type=Path, default=None, help="keep only this grid's cache cells")
     p.add_argument("--out", type=Path, default=None, help="save the run's seconds table")
     args = p.parse_args(argv)
-    run, run_dev = load(args.run, args.grid)
-    base, base_dev = load(args.baseline, args.grid) if args.baseline else ({}, set())
+    keys = None if args.grid is None else grid_keys(args.grid)
+    run, run_dev = load(args.run, keys)
+    base, base_dev = load(args.baseline, keys) if args.baseline else ({}, set())
     if not run:
         raise SystemExit("no finished cell found in " + ", ".join(map(str, args.run)))
     print(f"run: {', '.join(sorted(run_dev))}")
@@ -126,8 +132,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"baseline: {', '.join(sorted(base_dev))}")
     print("\n".join(table(run, base)))
     if args.out:
-        payload = {"device": ", ".join(sorted(run_dev)), "cells": run}
-        args.out.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        from robust_hashing.io import write_json_atomic
+
+        write_json_atomic(args.out, {"device": ", ".join(sorted(run_dev)), "cells": run})
 
 
 if __name__ == "__main__":

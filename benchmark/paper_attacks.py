@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 from robust_hashing.benchmark.cache import ArtefactCache
-from robust_hashing.benchmark.cells import RegistryCatalog, plan
+from robust_hashing.benchmark.cells import RegistryCatalog, attack_cell_id, plan
 from robust_hashing.benchmark.grid import load_grid
 from robust_hashing.benchmark.steps import run_attack
+from robust_hashing.io import write_json_atomic
 
 
 def defended_models(cache_dir: Path, grid: Path | None = None) -> list[dict]:
@@ -108,16 +109,15 @@ def main() -> None:
                 report = run_attack(
                     attack_spec(defense_dir, args.cache_dir, Path(out_dir), config), []
                 )
-            victim_defense = cell["id"].split("/", 1)[1]  # <victim>/<defense>
             rep = dict(
                 report,
                 defense=row[0],
-                cell_id=f"attack/{victim_defense}/{name}{'-targeted' if targeted else ''}",
+                cell_id=attack_cell_id(cell["id"], name, config["mode"]),
                 seconds_total=time.perf_counter() - start,
             )
             reports.append(rep)
             if args.out:  # after every attack, so an interrupted run keeps what finished
-                args.out.write_text(json.dumps(reports, indent=2, default=float))
+                write_json_atomic(args.out, reports)
             key = "tmap" if targeted else "map"
             print(
                 f"{row[0]} {name}{'-targeted' if targeted else ''}: clean {rep[f'clean_{key}']:.4f}"

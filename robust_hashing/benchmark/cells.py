@@ -147,6 +147,20 @@ def expand_attacks(grid: Grid, catalog: Catalog) -> list[tuple[AttackSpec, str]]
     return out
 
 
+def victim_id(dataset: str, bits: int, method: str, backbone: str) -> str:
+    """``<dataset>-<bits>bit-<method>-<backbone>``: the clean model's part of every cell id."""
+    return f"{dataset}-{bits}bit-{method}-{backbone}"
+
+
+def attack_cell_id(defense_id: str, attack: str, mode: str) -> str:
+    """``attack/<victim>/<defense>/<attack>[-targeted]``: id of an attack cell.
+
+    ``defense_id`` is the id of the defense cell whose model is attacked.
+    """
+    suffix = "-targeted" if mode == "targeted" else ""
+    return f"attack/{defense_id.split('/', 1)[1]}/{attack}{suffix}"
+
+
 def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
     trainer = grid.trainer
     config = {
@@ -163,7 +177,7 @@ def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
         },
     }
     key = cache.key("clean", config, [], grid.seed)
-    cell_id = f"clean/{ds.name}-{bits}bit-{grid.method}-{grid.backbone}"
+    cell_id = f"clean/{victim_id(ds.name, bits, grid.method, grid.backbone)}"
     meta = {"dataset": ds.name, "bits": bits}
     return Cell(cell_id, "clean", key, cache.path("clean", key), config, (), meta)
 
@@ -195,9 +209,8 @@ def _attack_cell(
         "max_queries": grid.max_queries,
     }  # fmt: skip
     key = cache.key("attack", config, [defense.key], grid.seed)
-    suffix = "-targeted" if mode == "targeted" else ""
     meta = {**defense.meta, "attack": spec.name, "mode": mode}
-    cell_id = f"attack/{defense.id.split('/', 1)[1]}/{spec.name}{suffix}"
+    cell_id = attack_cell_id(defense.id, spec.name, mode)
     return Cell(cell_id, "attack", key, cache.path("attack", key), config, (defense.id,), meta)
 
 

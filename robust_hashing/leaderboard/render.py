@@ -116,16 +116,17 @@ def check_leaderboard(leaderboard_dir: str | Path) -> str | None:
         if not path.is_file():
             return f"{path} is missing; run `robust-hashing leaderboard render --dir {root}`"
     actual = csv_path.read_text()
-    if actual == expected:
-        if html_path.read_text() != render_html(frame, title=default_title(root)):
-            return f"{html_path} differs from the JSONs; run `robust-hashing leaderboard render`"
-        return None
-    diff = [
-        f"  line {i + 1}: file {a!r} != rendered {b!r}"
-        for i, (a, b) in enumerate(zip(actual.splitlines(), expected.splitlines(), strict=False))
-        if a != b
-    ]
-    lines = len(actual.splitlines()), len(expected.splitlines())
-    return f"{csv_path} differs from the JSONs ({lines[0]} vs {lines[1]} lines)\n" + "\n".join(
-        diff[:5]
-    )
+    if actual != expected:
+        diff = [
+            f"  line {i + 1}: file {a!r} != rendered {b!r}"
+            for i, (a, b) in enumerate(
+                zip(actual.splitlines(), expected.splitlines(), strict=False)
+            )
+            if a != b
+        ]
+        lines = len(actual.splitlines()), len(expected.splitlines())
+        head = f"{csv_path} differs from the JSONs ({lines[0]} vs {lines[1]} lines)"
+        return "\n".join([head, *diff[:5]])
+    if html_path.read_text() != render_html(frame, title=default_title(root)):
+        return f"{html_path} differs from the JSONs; run `robust-hashing leaderboard render`"
+    return None
