@@ -27,7 +27,9 @@ def test_model_section_instantiates(path: Path) -> None:
     parser = ArgumentParser(exit_on_error=False)
     parser.add_subclass_arguments(DefenseTask, "model")
     cfg = parser.parse_object({"model": model})
-    task = parser.instantiate_classes(cfg).model
+    # jsonargparse 4.49 renamed instantiate_classes to instantiate; the floor (4.27) has only the old name
+    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes
+    task = instantiate(cfg).model
     assert isinstance(task, get_defense(path.stem))
 
 
