@@ -22,6 +22,7 @@ from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targ
 from robust_hashing.metrics import (
     bit_flip_rate,
     mean_average_precision,
+    precision_at_n,
     targeted_asr,
     untargeted_asr,
 )
@@ -49,6 +50,7 @@ class AttackEvaluation(L.LightningModule):
         quick: build the attack with its ``quick`` overrides.
         top_k: mAP depth k (protocol headline 5000; None = full ranking).
         asr_n: N of ASR@N.
+        p_at_n: the N of the P@N curve (protocol §5: 100, 110, …, 1000).
         keep_examples: how many (clean, adversarial) image pairs of the first batches to
             keep in :attr:`examples` (for logging; this process's queries only).
     """
@@ -68,6 +70,7 @@ class AttackEvaluation(L.LightningModule):
         quick: bool = False,
         top_k: int | None = 5000,
         asr_n: int = 100,
+        p_at_n: tuple[int, ...] = tuple(range(100, 1001, 10)),
         keep_examples: int = 8,
     ) -> None:
         super().__init__()
@@ -88,7 +91,7 @@ class AttackEvaluation(L.LightningModule):
         self.targets_path = None if targets_path is None else Path(targets_path)
         self.seed = seed
         self.db_codes, self.db_labels = db_codes.float().cpu(), db_labels.float().cpu()
-        self.top_k, self.asr_n = top_k, asr_n
+        self.top_k, self.asr_n, self.p_at_n = top_k, asr_n, [int(n) for n in p_at_n]
         self.report: dict[str, Any] = {}
         self.keep_examples = keep_examples
         self.examples: tuple[Tensor, Tensor] | None = None
@@ -199,6 +202,7 @@ class AttackEvaluation(L.LightningModule):
             return {
                 prefix: mean_average_precision(codes, db, labels, dbl, k),
                 f"{prefix}_hits": mean_average_precision(codes, db, labels, dbl, k, hit_only=True),
+                f"{prefix}_full": mean_average_precision(codes, db, labels, dbl),
             }
 
         rep: dict[str, Any] = {"attack": self.attack.name, "mode": self.attack.mode}
@@ -210,6 +214,13 @@ class AttackEvaluation(L.LightningModule):
         if targeted:
             rep.update(scores(g["clean"], gold, "clean_tmap"))
             rep.update(scores(g["adv"], gold, "adv_tmap"))
+        # P@N against the attack's relevance (rel, or rel_t for a targeted attack), §5
+        ns = self.p_at_n
+        rep["p_at_n"] = {
+            "n": ns,
+            "clean": precision_at_n(g["clean"], db, gold, dbl, ns).tolist(),
+            "adv": precision_at_n(g["adv"], db, gold, dbl, ns).tolist(),
+        }
         asr = targeted_asr if targeted else untargeted_asr
         rep["asr"] = asr(g["adv"], db, gold, dbl, self.asr_n)
         rep["clean_asr"] = asr(g["clean"], db, gold, dbl, self.asr_n)
@@ -217,7 +228,7 @@ class AttackEvaluation(L.LightningModule):
         rep.update({f: float(g[f].mean()) for f in ("linf", "l2", "mse")})
         rep["rmse"] = float(g["mse"].mean().sqrt())
         has_theory = type(self.attack).theory_codes is not HashAttack.theory_codes
-        rep["theory"] = rep["theory_hits"] = None
+        rep["theory"] = rep["theory_hits"] = rep["theory_full"] = None
         if has_theory:
             rep.update(scores(sign(g["theory"]), gold, "theory"))
         rep["prepare_seconds"] = self._prepare_seconds

@@ -26,6 +26,7 @@ import torch
 from lightning.pytorch.loggers import Logger
 
 from robust_hashing.benchmark.loggers import log_examples
+from robust_hashing.io import write_json_atomic
 
 StepFn = Callable[[dict[str, Any], list[Logger]], dict[str, Any]]
 CHECKPOINT = "model.ckpt"
@@ -103,13 +104,16 @@ def run_clean(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
 
 
 def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
-    """Clean mAP and PR curve of the model in ``checkpoint`` (single device).
+    """Clean evaluation of the model in ``checkpoint`` (single device, protocol §7.3).
+
+    mAP@k in both conventions, full-ranking mAP, P@N (N = 100, 110, …, 1000) and the PR
+    curve, on the whole query split.
 
     The training sign bank and database codes are encoded here once and cached in the
     cell's ``context/`` folder, where every attack cell of this model finds them.
     """
     from robust_hashing.attacks.context import build_context
-    from robust_hashing.metrics import mean_average_precision, pr_curve
+    from robust_hashing.metrics import mean_average_precision, pr_curve, precision_at_n
     from robust_hashing.tasks import encode, load_hash_net
 
     model = load_hash_net(checkpoint)
@@ -123,8 +127,13 @@ def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     db_codes, db_labels = context.db_codes, context.db_labels
     top_k = spec["runtime"].get("top_k")
     recall, precision = pr_curve(q_codes, db_codes, q_labels, db_labels)
+    ns = list(range(100, 1001, 10))
+    scored = (q_codes, db_codes, q_labels, db_labels)
     return {
-        "clean_map": mean_average_precision(q_codes, db_codes, q_labels, db_labels, top_k),
+        "clean_map": mean_average_precision(*scored, top_k),
+        "clean_map_hits": mean_average_precision(*scored, top_k, hit_only=True),
+        "clean_map_full": mean_average_precision(*scored),
+        "p_at_n": {"n": ns, "precision": precision_at_n(*scored, ns).tolist()},
         "pr_recall": recall.tolist(),
         "pr_precision": precision.tolist(),
     }
@@ -156,7 +165,7 @@ def run_defense(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
         ckpt = Path(spec["dir"]) / CHECKPOINT
         trainer.save_checkpoint(ckpt)
     evaluation = _clean_eval(spec, ckpt)
-    (Path(spec["dir"]) / "clean_eval.json").write_text(json.dumps(evaluation))
+    write_json_atomic(Path(spec["dir"]) / "clean_eval.json", evaluation)
     return {"checkpoint": str(ckpt), "clean_map": evaluation["clean_map"]}
 
 
@@ -224,7 +233,9 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     trainer.test(evaluation, dataloaders=dm.query_dataloader(cfg.get("max_queries")), verbose=False)
     report = _scalars(dict(evaluation.report))
     report["bounded"] = bool(getattr(attack, "bounded", True))
-    (Path(spec["dir"]) / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True))
+    write_json_atomic(
+        Path(spec["dir"]) / "report.json", {**report, "p_at_n": evaluation.report["p_at_n"]}
+    )
     if evaluation.examples is not None:  # the evaluation's own first queries, not re-attacked
         log_examples(loggers, *evaluation.examples)
     return report

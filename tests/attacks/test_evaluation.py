@@ -46,6 +46,7 @@ def test_untargeted_report(setup, device) -> None:
         context=ctx,
         attack_hp={"steps": 5, "eps": 16 / 255, "step": 4 / 255},
         top_k=30,
+        p_at_n=(5, 10, 20),
     )
     rep = _run(task, query, accelerator=device)
     for key in (
@@ -77,6 +78,13 @@ def test_untargeted_report(setup, device) -> None:
     assert rep["clean_map"] == pytest.approx(clean, abs=1e-9 if device == "cpu" else 0.1)
     assert 0 <= rep["adv_map"] < rep["clean_map"]
     assert rep["adv_map"] <= rep["adv_map_hits"] <= 1
+    # full-ranking mAP (secondary) and P@N
+    full = mean_average_precision(net.encode(query.images), db_codes, query.labels, db.labels)
+    assert rep["clean_map_full"] == pytest.approx(full, abs=1e-9 if device == "cpu" else 0.1)
+    assert rep["adv_map_full"] < rep["clean_map_full"]
+    pan = rep["p_at_n"]
+    assert pan["n"] == [5, 10, 20] and len(pan["clean"]) == len(pan["adv"]) == 3
+    assert sum(pan["adv"]) < sum(pan["clean"])
     assert rep["theory"] < rep["clean_map"]
     assert 0 < rep["bit_flip"] <= 1
     assert rep["linf"] <= 16 / 255 + 1e-6 and rep["rmse"] == pytest.approx(math.sqrt(rep["mse"]))
@@ -92,12 +100,14 @@ def test_targeted_report_with_attack_instance(setup) -> None:
     net, ctx, db, query, db_codes, targets = setup
     attack = get_attack("mainstay", net, ctx, targeted=True, steps=5, eps=16 / 255, step=4 / 255)
     task = AttackEvaluation(
-        attack, db_codes=db_codes, db_labels=db.labels, targets=targets, top_k=None
+        attack, db_codes=db_codes, db_labels=db.labels, targets=targets, top_k=None, p_at_n=(5, 10)
     )
     rep = _run(task, query)
     for key in ("clean_tmap", "adv_tmap", "clean_tmap_hits", "adv_tmap_hits"):
         assert 0 <= rep[key] <= 1
     assert rep["adv_tmap"] > rep["clean_tmap"]
+    assert rep["adv_tmap_full"] == rep["adv_tmap"]  # top_k=None is the full ranking
+    assert sum(rep["p_at_n"]["adv"]) > sum(rep["p_at_n"]["clean"])  # P@N under rel_t
     assert rep["mode"] == "targeted"
     assert 0 <= rep["asr"] <= 1 and 0 <= rep["clean_asr"] <= 1
     # perceptibility agrees with the metrics package on the same perturbations

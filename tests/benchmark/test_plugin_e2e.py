@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -64,3 +65,12 @@ def test_example_plugin_appears_in_leaderboard(tmp_path: Path, device: str) -> N
     ckpts = list((tmp_path / "cache" / "defense").glob("*/model.ckpt"))
     assert len(ckpts) == 1
     assert all(r.provenance.device.startswith(f"{device} (") for r in results)
+    # every defended model has its clean evaluation (§7.3) and every attack cell its report
+    for file in (tmp_path / "cache" / "defense").glob("*/clean_eval.json"):
+        ev = json.loads(file.read_text())
+        assert 0 <= ev["clean_map"] <= ev["clean_map_hits"] <= 1  # (a) counts no-hit queries 0
+        assert 0 <= ev["clean_map_full"] <= 1
+        assert ev["p_at_n"]["n"][:2] == [100, 110] and len(ev["p_at_n"]["precision"]) == 91
+    reports = [json.loads(f.read_text()) for f in (tmp_path / "cache").glob("attack/*/report.json")]
+    assert len(reports) == 2
+    assert all(len(r["p_at_n"]["adv"]) == 91 and "adv_map_full" in r for r in reports)
