@@ -48,7 +48,8 @@ class AttackContext:
         bits: K.
         cache_dir: where trained attack networks (THA, ProS-GAN) are cached; None: no disk cache.
         model_key: identifies the attacked checkpoint in cache file names.
-        train_loader: yields ``(x, y, idx)`` training images (ProS-GAN only).
+        train_loader: DataLoader yielding ``(x, y, idx)`` training images (ProS-GAN only:
+            it draws its own batches from this loader's dataset).
         target_pool: unique non-zero database label vectors; derived from ``db_labels`` if None.
         dataset: dataset name (ProS-GAN uses λ_rec = 100 on ``flickr25k``, 50 elsewhere).
     """

@@ -3,16 +3,26 @@
 Stage 1 trains a :class:`LabelPrototypeNet` (y_t → f_t, p_t, ŷ) against the attacked
 model's training sign bank: DPSH likelihood (θ = p_tᵀB/2) + MSE(ŷ, y_t) + 1e-4 × mean
 quantisation, Adam 1e-4, batches of 64 target-pool labels. Stage 2 trains the generator
-G(x, f_t) with an LSGAN discriminator D on the training images (``context.train_loader``),
-Adam 1e-4 (0.5, 0.999), constant LR for ``gan_epochs`` then linear decay for
-``decay_epochs``, D updated every 3rd generator step:
+G(x, f_t) with an LSGAN discriminator D on the training images, Adam 1e-4 (0.5, 0.999),
+batches of 24, constant LR for ``gan_epochs`` then linear decay for ``decay_epochs``, D
+updated every 3rd generator step:
 
     L_G = λ_rec·MSE(x′, x) + 5·(1 − mean(h₁(x′) ⊙ sgn p_t)) + LSGAN(D(x′) → [y_t, real])
     L_D = ½[LSGAN(D(x) → [y, real]) + LSGAN(D(x′) → [y_t, fake])]
 
-λ_rec = 100 on FLICKR-25K and 50 elsewhere. Both networks are cached per attacked model.
-``prosgan`` is **unbounded** as published (report it with its RMSE); ``prosgan_clip`` (ours)
-projects onto the 8/255 ball. Theory code: sgn p_t (ours).
+λ_rec = 100 on FLICKR-25K and 50 elsewhere. Network widths default to the official ones
+(xunguangwang/ProS-GAN); what follows that code and what is ours is listed in
+:mod:`robust_hashing.attacks.prosgan_nets`. The ``quick`` profile shrinks the generator
+and discriminator (ours).
+
+Stage-2 batches: 24 rows as in the spec; how they are drawn is ours: a shuffled loader of
+``batch_size`` rows over the dataset of ``context.train_loader`` (same images, training
+transform and workers), its shuffling seeded by ``seed``; ``gan_batches`` optionally caps
+the batches per epoch.
+
+Both networks are cached per attacked model. ``prosgan`` is **unbounded** as published
+(report it with its RMSE); ``prosgan_clip`` (ours) projects onto the 8/255 ball. Theory
+code: sgn p_t (ours).
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils.data import DataLoader, IterableDataset
 
 from robust_hashing.attacks.base import (
     AttackContext,
@@ -48,10 +59,23 @@ class ProSGAN(HashAttack):
         model, context, targeted, eps, seed: see :class:`HashAttack` (``eps`` only bounds
             ``prosgan_clip``).
         proto_epochs, proto_steps: stage-1 schedule (100 × 300).
-        gan_epochs, decay_epochs: stage-2 schedule (50 + 50 epochs over the train loader).
-        gan_batches: cap on batches per stage-2 epoch (None: the whole loader).
+        gan_epochs, decay_epochs: stage-2 schedule (50 + 50 epochs over the training set).
+        gan_batches: cap on batches per stage-2 epoch (None: the whole training set).
+        batch_size: stage-2 batch size (24).
         rec_weight: λ_rec (None: 100 on ``flickr25k``, else 50).
         lr: Adam learning rate of every network (1e-4).
+        proto_hidden, proto_feature: label PrototypeNet widths (4096, 512; f_t has
+            ``proto_feature`` entries).
+        gen_ch, gen_enc_blocks, gen_dec_blocks: generator base width and residual blocks in
+            its encoder and decoder (64, 3, 3: widths 64 → 128 → 256).
+        label_ch: channels of the tiled label projection fed to the generator (16, ours).
+        disc_ch, disc_layers: discriminator base width and spectral-norm convolutions
+            (64, 5: widths 64 → 1024).
+
+    The ``quick`` profile (CPU smoke runs, ours) trains briefly and shrinks the networks:
+    generator widths 32 → 64 → 128 with one residual block in the encoder and one in the
+    decoder, discriminator with 3 spectral-norm convolutions 32 → 128; the label
+    PrototypeNet keeps its official widths.
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
@@ -62,6 +86,11 @@ class ProSGAN(HashAttack):
         "gan_epochs": 1,
         "decay_epochs": 0,
         "gan_batches": 2,
+        "gen_ch": 32,
+        "gen_enc_blocks": 1,
+        "gen_dec_blocks": 1,
+        "disc_ch": 32,
+        "disc_layers": 3,
     }
 
     def __init__(
@@ -77,8 +106,17 @@ class ProSGAN(HashAttack):
         gan_epochs: int = 50,
         decay_epochs: int = 50,
         gan_batches: int | None = None,
+        batch_size: int = 24,
         rec_weight: float | None = None,
         lr: float = 1e-4,
+        proto_hidden: int = 4096,
+        proto_feature: int = 512,
+        gen_ch: int = 64,
+        gen_enc_blocks: int = 3,
+        gen_dec_blocks: int = 3,
+        label_ch: int = 16,
+        disc_ch: int = 64,
+        disc_layers: int = 5,
     ) -> None:
         super().__init__(model, context, targeted=targeted, eps=eps, seed=seed)
         ctx = self.requires_context()
@@ -90,13 +128,50 @@ class ProSGAN(HashAttack):
             "ge": gan_epochs,
             "de": decay_epochs,
             "gb": gan_batches,
+            "bs": batch_size,
             "rec": rec_weight,
             "lr": lr,
             "seed": seed,
+            "ph": proto_hidden,
+            "pf": proto_feature,
+            "gc": gen_ch,
+            "geb": gen_enc_blocks,
+            "gdb": gen_dec_blocks,
+            "lc": label_ch,
+            "dc": disc_ch,
+            "dl": disc_layers,
         }
-        self.proto = LabelPrototypeNet(ctx.num_classes, ctx.bits)
-        self.gen = Generator()
+        self.disc_hp = {"ch": disc_ch, "layers": disc_layers}
+        self.proto = LabelPrototypeNet(ctx.num_classes, ctx.bits, proto_hidden, proto_feature)
+        self.gen = Generator(proto_feature, label_ch, gen_ch, gen_enc_blocks, gen_dec_blocks)
         self.ready = False
+
+    def discriminator(self, image_size: int | tuple[int, int]) -> Discriminator:
+        """A fresh stage-2 discriminator for images of ``image_size``."""
+        return Discriminator(self.requires_context().num_classes, image_size, **self.disc_hp)
+
+    def stage2_loader(self) -> DataLoader:
+        """Stage-2 batches: ``batch_size`` shuffled rows of ``context.train_loader``'s dataset.
+
+        Same dataset (images and training transform), workers and collate function as the
+        context's loader; the shuffling (and the workers' seeds) follow ``seed``.
+        """
+        loader = self.requires_context().train_loader
+        if not isinstance(loader, DataLoader) or isinstance(loader.dataset, IterableDataset):
+            raise TypeError(
+                f"attack {self.name!r} needs context.train_loader to be a DataLoader over a "
+                "map-style dataset of training images"
+            )
+        return DataLoader(
+            loader.dataset,
+            batch_size=self.hp["bs"],
+            shuffle=True,
+            num_workers=loader.num_workers,
+            collate_fn=loader.collate_fn,
+            pin_memory=loader.pin_memory,
+            persistent_workers=loader.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),
+        )
 
     def prepare(self) -> None:
         """Load both networks from the cache, or train and cache them."""
@@ -135,14 +210,16 @@ class ProSGAN(HashAttack):
         draw = torch.Generator().manual_seed(self.seed)
         train_label_prototype(self.proto, ctx, hp["pe"] * hp["ps"], hp["lr"], draw)
         self.proto.eval()
-        disc = Discriminator(ctx.num_classes).to(dev)
+        batches = self.stage2_loader()
+        height, width = batches.dataset[0][0].shape[-2:]
+        disc = self.discriminator((int(height), int(width))).to(dev)
         opt_g = torch.optim.Adam(self.gen.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(disc.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
         decay = lambda e: 1.0 - max(0, e + 1 - hp["ge"]) / (hp["de"] + 1)
         scheds = [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (opt_g, opt_d)]
         step = 0
         for _ in range(hp["ge"] + hp["de"]):  # stage 2: generator and discriminator
-            for b, (x, y, _) in enumerate(ctx.train_loader):
+            for b, (x, y, _) in enumerate(batches):
                 if hp["gb"] is not None and b >= hp["gb"]:
                     break
                 x, y = x.to(dev), y.float().to(dev)

@@ -1,9 +1,40 @@
 """Networks of ProS-GAN (algorithms §5.6): label PrototypeNet, generator, discriminator.
 
-Compact versions of the published architecture (xunguangwang/ProS-GAN): the same
-structure (label feature tiled over the image → encoder → residual blocks → tanh decoder
-→ concatenated with the input → final residual convolution), with fewer channels and
-blocks by default so that per-model training stays affordable; widths are arguments.
+Default widths are those of the official code (xunguangwang/ProS-GAN); every width and
+block count is an argument, and the CPU ``quick`` profile of
+:class:`~robust_hashing.attacks.prosgan.ProSGAN` shrinks them.
+
+As in the official code:
+
+* :class:`LabelPrototypeNet`: f_t = Linear(C, 4096) → ReLU → Linear(4096, 512), with no
+  activation on f_t; p_t = tanh(Linear(512, K)); ŷ = sigmoid(Linear(512, C)).
+* :class:`Generator` widths: a 7×7 convolution to 64 channels, two 4×4 stride-2
+  convolutions to 128 and 256, 3 residual blocks (two bias-free 3×3 convolutions with
+  InstanceNorm) in the encoder and 3 in the decoder, then two bias-free 4×4 transposed
+  convolutions back to 128 and 64 channels; InstanceNorm (not affine) + ReLU after each
+  resampling convolution.
+* :class:`Discriminator`: 5 spectral-norm 4×4 stride-2 convolutions, 64 → 128 → 256 → 512 →
+  1024 channels, each followed by LeakyReLU(0.01), then a bias-free convolution to C + 1
+  outputs (label vector, real/fake) whose kernel covers the remaining spatial extent
+  (7×7 on 224-pixel images). It sees images mapped to [−1, 1].
+
+Ours:
+
+* Label conditioning (the spec's "spatially tiled f_t"): f_t is projected by
+  Linear(512, ``label_ch`` = 16) and tiled over the image, then concatenated with x in
+  [−1, 1]. The official code instead decodes f_t with its own upsampling label encoder into
+  a 3-channel map fixed to 224×224 pixels.
+* Output stage: the decoder ends in a 7×7 convolution to 3 channels + tanh; this is
+  concatenated with x and a 3×3 convolution adds a residual to x, clamped to [−1, 1]. The
+  official code instead concatenates the 64-channel decoder output with x and applies a
+  3×3 convolution + tanh that is the adversarial image. Decoder outputs of inputs whose
+  sides are not multiples of 4 are resized back bilinearly.
+* Small inputs: on images with fewer than 2^layers pixels per side, a discriminator
+  convolution whose input is already 1 pixel wide along an axis is padded by 2 instead
+  of 1 along that axis, so its output stays 1 pixel wide, and the final kernel is 1 along
+  it. On larger images the discriminator is the official one, with final kernel
+  ⌊side / 2^layers⌋ (official: image_size / 2^layers).
+
 Stage 1 (the label PrototypeNet) is trained by :func:`train_label_prototype`.
 """
 
@@ -14,17 +45,25 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from robust_hashing.ops import label_overlap, sign
 
 
 class LabelPrototypeNet(nn.Module):
-    """y_t → (feature f_t, relaxed code p_t ∈ (−1, 1)^K, label prediction ŷ ∈ (0, 1)^C)."""
+    """y_t → (feature f_t, relaxed code p_t ∈ (−1, 1)^K, label prediction ŷ ∈ (0, 1)^C).
+
+    Args:
+        num_classes: C.
+        bits: K.
+        hidden: width of the hidden layer (4096).
+        feature: width of f_t (512).
+    """
 
     def __init__(self, num_classes: int, bits: int, hidden: int = 4096, feature: int = 512) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Linear(num_classes, hidden), nn.ReLU(True), nn.Linear(hidden, feature), nn.ReLU(True)
+            nn.Linear(num_classes, hidden), nn.ReLU(True), nn.Linear(hidden, feature)
         )
         self.code = nn.Linear(feature, bits)
         self.classifier = nn.Linear(feature, num_classes)
@@ -39,10 +78,10 @@ class _ResBlock(nn.Module):
     def __init__(self, ch: int) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(ch, ch, 3, padding=1),
+            nn.Conv2d(ch, ch, 3, padding=1, bias=False),
             nn.InstanceNorm2d(ch),
             nn.ReLU(True),
-            nn.Conv2d(ch, ch, 3, padding=1),
+            nn.Conv2d(ch, ch, 3, padding=1, bias=False),
             nn.InstanceNorm2d(ch),
         )
 
@@ -55,21 +94,31 @@ def _down(cin: int, cout: int) -> list[nn.Module]:
 
 
 def _up(cin: int, cout: int) -> list[nn.Module]:
-    return [nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.InstanceNorm2d(cout), nn.ReLU(True)]
+    return [
+        nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
+        nn.InstanceNorm2d(cout),
+        nn.ReLU(True),
+    ]
 
 
 class Generator(nn.Module):
     """x ∈ [0, 1] and a label feature f_t → adversarial x′ ∈ [0, 1] (unbounded).
 
     Args:
-        feature: width of f_t.
-        label_ch: channels the feature is projected to before spatial tiling.
-        ch: base width of the encoder/decoder.
-        blocks: number of residual blocks.
+        feature: width of f_t (512).
+        label_ch: channels f_t is projected to before spatial tiling (16, ours).
+        ch: width of the first encoder layer; the encoder widens to 2·ch and 4·ch (64).
+        enc_blocks: residual blocks at the end of the encoder (3).
+        dec_blocks: residual blocks at the start of the decoder (3).
     """
 
     def __init__(
-        self, feature: int = 512, label_ch: int = 16, ch: int = 32, blocks: int = 2
+        self,
+        feature: int = 512,
+        label_ch: int = 16,
+        ch: int = 64,
+        enc_blocks: int = 3,
+        dec_blocks: int = 3,
     ) -> None:
         super().__init__()
         self.label = nn.Linear(feature, label_ch)
@@ -79,10 +128,14 @@ class Generator(nn.Module):
             nn.ReLU(True),
             *_down(ch, 2 * ch),
             *_down(2 * ch, 4 * ch),
-            *[_ResBlock(4 * ch) for _ in range(blocks)],
+            *[_ResBlock(4 * ch) for _ in range(enc_blocks)],
         )
         self.decoder = nn.Sequential(
-            *_up(4 * ch, 2 * ch), *_up(2 * ch, ch), nn.Conv2d(ch, 3, 7, padding=3), nn.Tanh()
+            *[_ResBlock(4 * ch) for _ in range(dec_blocks)],
+            *_up(4 * ch, 2 * ch),
+            *_up(2 * ch, ch),
+            nn.Conv2d(ch, 3, 7, padding=3),
+            nn.Tanh(),
         )
         self.final = nn.Conv2d(6, 3, 3, padding=1)
 
@@ -98,21 +151,40 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """LSGAN discriminator predicting [label vector, real/fake] (C + 1 outputs) from an image."""
+    """LSGAN discriminator predicting [label vector, real/fake] (C + 1 outputs) from an image.
 
-    def __init__(self, num_classes: int, ch: int = 32) -> None:
+    Args:
+        num_classes: C.
+        image_size: side (or ``(height, width)``) of the images it will see (224).
+        ch: width of the first convolution, doubled by every further one (64).
+        layers: number of spectral-norm stride-2 convolutions (5).
+    """
+
+    def __init__(
+        self,
+        num_classes: int,
+        image_size: int | tuple[int, int] = 224,
+        ch: int = 64,
+        layers: int = 5,
+    ) -> None:
         super().__init__()
-        layers: list[nn.Module] = []
-        cin = 3
-        for cout in (ch, 2 * ch, 4 * ch):
-            layers += [nn.Conv2d(cin, cout, 4, 2, 1), nn.LeakyReLU(0.2, True)]
-            cin = cout
-        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.head = nn.Linear(cin, num_classes + 1)
+        h, w = image_size if isinstance(image_size, tuple) else (image_size, image_size)
+        convs: list[nn.Module] = []
+        cin, cout = 3, ch
+        for _ in range(layers):
+            pad = (1 if h >= 2 else 2, 1 if w >= 2 else 2)  # 1-pixel inputs stay 1 pixel wide
+            convs += [spectral_norm(nn.Conv2d(cin, cout, 4, 2, pad)), nn.LeakyReLU(0.01)]
+            h, w = max(1, h // 2), max(1, w // 2)
+            cin, cout = cout, 2 * cout
+        self.features = nn.Sequential(*convs)
+        self.head = nn.Conv2d(cin, num_classes + 1, (h, w), bias=False)
 
     def forward(self, images: Tensor) -> Tensor:
-        """Scores (B×(C+1)) for images in [0, 1]."""
-        return self.head(self.features(images * 2 - 1))
+        """Scores (B×(C+1)) for images in [0, 1] of the size given at construction."""
+        out = self.head(self.features(images * 2 - 1))
+        if out.shape[-2:] != (1, 1):
+            raise ValueError(f"discriminator built for another image size, got {images.shape}")
+        return out.flatten(1)
 
 
 def train_label_prototype(

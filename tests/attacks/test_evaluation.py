@@ -150,6 +150,7 @@ def test_unbounded_attack_reported(setup) -> None:
         train_loader=loader,
     )
     hp = {"proto_epochs": 1, "proto_steps": 2, "gan_epochs": 1, "decay_epochs": 0, "gan_batches": 1}
+    hp |= {"gen_ch": 8, "gen_enc_blocks": 1, "gen_dec_blocks": 1, "disc_ch": 8, "disc_layers": 3}
     task = AttackEvaluation(
         "prosgan", net, db_codes, db.labels, context=ctx, targets=targets, attack_hp=hp
     )
