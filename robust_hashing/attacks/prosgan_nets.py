@@ -107,6 +107,10 @@ class Generator(nn.Module):
     Args:
         feature: width of f_t (512).
         label_ch: channels f_t is projected to before spatial tiling (16, ours).
+
+    The tiled f_t is constant over the image, so the InstanceNorm after the first convolution
+    would cancel it everywhere but at the borders. Ours: f_t is also projected to a
+    per-channel shift added after that norm, so the label conditions the whole image.
         ch: width of the first encoder layer; the encoder widens to 2·ch and 4·ch (64).
         enc_blocks: residual blocks at the end of the encoder (3).
         dec_blocks: residual blocks at the start of the decoder (3).
@@ -122,10 +126,9 @@ class Generator(nn.Module):
     ) -> None:
         super().__init__()
         self.label = nn.Linear(feature, label_ch)
+        self.stem = nn.Sequential(nn.Conv2d(3 + label_ch, ch, 7, padding=3), nn.InstanceNorm2d(ch))
+        self.label_shift = nn.Linear(feature, ch)
         self.encoder = nn.Sequential(
-            nn.Conv2d(3 + label_ch, ch, 7, padding=3),
-            nn.InstanceNorm2d(ch),
-            nn.ReLU(True),
             *_down(ch, 2 * ch),
             *_down(2 * ch, 4 * ch),
             *[_ResBlock(4 * ch) for _ in range(enc_blocks)],
@@ -143,7 +146,9 @@ class Generator(nn.Module):
         """Adversarial images for ``images`` (B×3×H×W) and target features (B×F)."""
         x = images * 2 - 1
         tiled = self.label(feature)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
-        out = self.decoder(self.encoder(torch.cat([x, tiled], dim=1)))
+        stem = self.stem(torch.cat([x, tiled], dim=1))
+        stem = F.relu(stem + self.label_shift(feature)[:, :, None, None])
+        out = self.decoder(self.encoder(stem))
         if out.shape[-2:] != x.shape[-2:]:
             out = F.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)
         adv = (x + self.final(torch.cat([out, x], dim=1))).clamp(-1, 1)

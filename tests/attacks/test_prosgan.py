@@ -39,10 +39,26 @@ def test_networks_shapes() -> None:
         Discriminator(4, 16, ch=4)(torch.rand(2, 3, 64, 64))
 
 
+def test_label_conditions_the_image_interior() -> None:
+    # a tiled constant label map alone is (nearly) cancelled by the stem's InstanceNorm away
+    # from the borders; the post-norm shift makes the interior depend on the label
+    torch.manual_seed(0)
+    gen = Generator(feature=8, ch=4, enc_blocks=1, dec_blocks=1)
+    x = torch.rand(1, 3, 64, 64).expand(2, -1, -1, -1) * 2 - 1
+    f = torch.randn(2, 8)
+    tiled = gen.label(f)[:, :, None, None].expand(-1, -1, 64, 64)
+    normed = gen.stem(torch.cat([x, tiled], 1))
+    shifted = normed + gen.label_shift(f)[:, :, None, None]
+    inner = (slice(None), slice(8, 56), slice(8, 56))
+    without = (normed[0][inner] - normed[1][inner]).abs().mean()
+    with_shift = (shifted[0][inner] - shifted[1][inner]).abs().mean()
+    assert with_shift > 2 * without
+
+
 def test_default_widths_are_official(model, context) -> None:
     attack = get_attack("prosgan", model, context)
     gen = attack.gen
-    assert _out_channels(gen.encoder)[:3] == [64, 128, 256]
+    assert _out_channels(gen.stem) + _out_channels(gen.encoder)[:2] == [64, 128, 256]
     assert _res_blocks(gen.encoder) == [256] * 3 and _res_blocks(gen.decoder) == [256] * 3
     assert _out_channels(gen.decoder, nn.ConvTranspose2d) == [128, 64]
     disc = attack.discriminator(224)
@@ -57,7 +73,7 @@ def test_default_widths_are_official(model, context) -> None:
 
 def test_quick_widths_are_compact(model, context) -> None:
     attack = get_attack("prosgan", model, context, quick=True)
-    assert _out_channels(attack.gen.encoder)[:3] == [32, 64, 128]
+    assert _out_channels(attack.gen.stem) + _out_channels(attack.gen.encoder)[:2] == [32, 64, 128]
     assert _res_blocks(attack.gen.encoder) == [128] and _res_blocks(attack.gen.decoder) == [128]
     disc = attack.discriminator(16)
     assert _out_channels(disc.features) == [32, 64, 128] and disc.head.kernel_size == (2, 2)
