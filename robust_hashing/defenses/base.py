@@ -150,19 +150,23 @@ class DefenseTask(HashingTask, ABC):
     def update_banks(self, u: Tensor, labels: Tensor, index: Tensor) -> None:
         """Write one batch of relaxed outputs into every process's banks.
 
-        ``B[idx] ← sgn(u)``, ``Y[idx] ← y`` and (bank losses) ``U[idx] ← u``, for the rows
-        of all DDP processes (gathered first), so the banks stay identical across ranks. A
-        training row that occurs more than once among the gathered rows is written once,
-        with its last occurrence (rank order, then batch order), so the result does not
-        depend on how a device resolves repeated indices.
+        ``B[idx] ← sgn(u)`` (see :meth:`sign_bank_rows`), ``Y[idx] ← y`` and (bank losses)
+        ``U[idx] ← u``, for the rows of all DDP processes (gathered first), so the banks stay
+        identical across ranks. A training row that occurs more than once among the gathered
+        rows is written once, with its last occurrence (rank order, then batch order), so the
+        result does not depend on how a device resolves repeated indices.
         """
         u, labels, index = gather_rows(u.detach().float(), labels.float(), index.long())
         keep = last_occurrences(index)
         if keep is not None:
             u, labels, index = u[keep], labels[keep], index[keep]
-        self.B[index] = sign(u).to(self.B)
+        self.B[index] = self.sign_bank_rows(u).to(self.B)
         self.Y[index] = labels.to(self.Y)
         self.hash_loss.update_bank(u, labels, index)
+
+    def sign_bank_rows(self, u: Tensor) -> Tensor:
+        """What a batch's relaxed outputs ``u`` write into the sign bank ``B``: ``sgn(u)``."""
+        return sign(u)
 
     # -- shared pieces of the training objectives ------------------------------------------
     def clean_step(self, x: Tensor, y: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
