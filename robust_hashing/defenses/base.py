@@ -150,13 +150,23 @@ class DefenseTask(HashingTask, ABC):
     def update_banks(self, u: Tensor, labels: Tensor, index: Tensor) -> None:
         """Write one batch of relaxed outputs into every process's banks.
 
-        ``B[idx] ← sgn(u)``, ``Y[idx] ← y`` and (bank losses) ``U[idx] ← u``, for the rows
-        of all DDP processes (gathered first), so the banks stay identical across ranks.
+        ``B[idx] ← sgn(u)`` (see :meth:`sign_bank_rows`), ``Y[idx] ← y`` and (bank losses)
+        ``U[idx] ← u``, for the rows of all DDP processes (gathered first), so the banks stay
+        identical across ranks. A training row that occurs more than once among the gathered
+        rows is written once, with its last occurrence (rank order, then batch order), so the
+        result does not depend on how a device resolves repeated indices.
         """
         u, labels, index = gather_rows(u.detach().float(), labels.float(), index.long())
-        self.B[index] = sign(u).to(self.B)
+        keep = last_occurrences(index)
+        if keep is not None:
+            u, labels, index = u[keep], labels[keep], index[keep]
+        self.B[index] = self.sign_bank_rows(u).to(self.B)
         self.Y[index] = labels.to(self.Y)
         self.hash_loss.update_bank(u, labels, index)
+
+    def sign_bank_rows(self, u: Tensor) -> Tensor:
+        """What a batch's relaxed outputs ``u`` write into the sign bank ``B``: ``sgn(u)``."""
+        return sign(u)
 
     # -- shared pieces of the training objectives ------------------------------------------
     def clean_step(self, x: Tensor, y: Tensor, idx: Tensor) -> tuple[Tensor, Tensor]:
@@ -220,6 +230,26 @@ class DefenseTask(HashingTask, ABC):
     @abstractmethod
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         """One defense step on ``(x, y, idx)``; returns the loss to minimise."""
+
+
+def last_occurrences(index: Tensor) -> Tensor | None:
+    """Boolean mask of the last occurrence of each value of ``index``; ``None`` if all differ.
+
+    Example:
+        >>> last_occurrences(torch.tensor([3, 1, 3, 2])).tolist()
+        [False, True, True, True]
+        >>> last_occurrences(torch.tensor([0, 2, 1])) is None
+        True
+    """
+    uniq, inverse = torch.unique(index, return_inverse=True)
+    if len(uniq) == len(index):
+        return None
+    order = torch.arange(len(index), device=index.device)
+    last = torch.full((len(uniq),), -1, dtype=order.dtype, device=index.device)
+    last = last.scatter_reduce(0, inverse, order, reduce="amax")
+    keep = torch.zeros(len(index), dtype=torch.bool, device=index.device)
+    keep[last] = True
+    return keep
 
 
 def gather_rows(*tensors: Tensor) -> tuple[Tensor, ...]:

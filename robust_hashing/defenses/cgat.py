@@ -22,17 +22,27 @@ class CgAT(DefenseTask):
 
     1. center codes ĉ = b̂(y) from the sign bank *before* this batch;
     2. x_a = PGD-7 (step 2/255, random start, α = 1) minimising mean(h₁(x_a) ⊙ ĉ);
-    3. u = h₁(x), u_a = h₁(x_a); B[idx] ← sgn u, U[idx] ← u;
+    3. u = h₁(x), u_a = h₁(x_a); B[idx] ← sgn u (u with ``faithful_alias``), U[idx] ← u;
     4. ĉ recomputed from the updated bank;
     5. loss = L_hash(u) − λ·mean(u_a ⊙ ĉ), the adversarial term zeroed on all-zero label
        rows (the official all-zero center code has the same effect).
 
-    The official code aliases the sign and continuous banks; we keep two separate banks
-    (spec quirk; no ``faithful_alias`` flag is implemented yet).
+    **Bank aliasing (spec §4.1 quirk).** In the official code the sign bank, the continuous
+    bank and the hashing loss's bank are one tensor, filled with the clean sign codes; the
+    step writes sgn(u) and then u into the same rows, so visited rows end up holding the
+    tanh values, and every center code computed after the write (this step's recomputed
+    one included) is computed from them. By default
+    (``faithful_alias=False``) we keep two banks: ``B`` holds sgn(u) and the loss's ``U``
+    holds u, starting from the clean model's relaxed outputs. ``faithful_alias=True``
+    reproduces the aliasing: every visited row of ``B`` holds u (not sgn u), and a bank
+    loss's ``U`` starts as a copy of the sign codes, so ``B`` and ``U`` stay identical as
+    in the official code (with a loss without a bank, such as CSQ, only ``B`` is affected).
 
     Args:
         lam: weight λ of the adversarial alignment term.
         jaccard: weight positives by label Jaccard similarity (ablation; default indicator).
+        faithful_alias: reproduce the official code's aliased sign/continuous bank (the
+            sign bank's visited rows hold tanh values); default: two separate banks.
         optimizer: published: SGD.
         lr: published: 0.01.
         momentum: published: 0.9.
@@ -57,6 +67,7 @@ class CgAT(DefenseTask):
         self,
         lam: float = 1.0,
         jaccard: bool = False,
+        faithful_alias: bool = False,
         optimizer: Literal["sgd", "adam"] = "sgd",
         lr: float = 0.01,
         momentum: float = 0.9,
@@ -78,6 +89,16 @@ class CgAT(DefenseTask):
             attack_steps=attack_steps,
             **kwargs,
         )
+
+    def on_fit_start(self) -> None:
+        """Fill the banks; with ``faithful_alias`` a bank loss's ``U`` starts as ``B``."""
+        super().on_fit_start()
+        if self.hparams["faithful_alias"] and getattr(self.hash_loss, "uses_bank", False):
+            self.hash_loss.U.copy_(self.B)
+
+    def sign_bank_rows(self, u: Tensor) -> Tensor:
+        """sgn(u); with ``faithful_alias`` the relaxed outputs u themselves (aliased banks)."""
+        return u if self.hparams["faithful_alias"] else super().sign_bank_rows(u)
 
     def guide_codes(self, y: Tensor) -> Tensor:
         """Center codes b̂(y) from the current sign bank, zero on all-zero label rows."""

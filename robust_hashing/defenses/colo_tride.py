@@ -40,31 +40,51 @@ class ColoTride(DefenseTask):
     **Ported from the original (spec §4.4):** the collapseness c = WM_λ(d_ap) − WM_λ(d_an)
     from λ-softmax weighted means; the gradual-hard miner (a uniformly drawn negative j
     with d_ap² < d_aj² and d_ap − d_aj + m_g(e) > 0, else a random negative) on clean
-    embeddings; CAP (perturb positives and negatives, anchors clean, minimise ReLU(−c)) and
-    ANP (perturb anchors, minimise ReLU(c) + γ·ReLU(T − mean shift), γ = exp(−ReLU(−c))
-    recomputed without gradient, T = mean of the ⌊n/2⌋ smallest clean d_an) alternating
-    per batch; the inner loop (no random start, ``attack_steps`` = 16 steps of
+    embeddings; CAP (perturb positives and negatives, anchors clean, minimise ReLU(−c)) on
+    even steps t and ANP (perturb anchors, minimise ReLU(c) + γ·ReLU(T − mean shift),
+    γ = exp(−ReLU(−c)) recomputed without gradient, T = mean of the ⌊n/2⌋ smallest clean
+    d_an) on odd steps t; the inner loop (no random start, ``attack_steps`` = 16 steps of
     (1/255)·(e/E), early stop once the loss is below ``early_stop``); the outer triplet loss
-    with the low-half gap term (always on).
+    with the low-half gap term (always on); n = 28 triplets per step.
 
     **Ours (spec §4.5, Hamming port):** every distance, the miner's and the anchor shift
     included, is the relaxed normalised Hamming distance on h₁ = tanh(z) outputs; margins
     are halved (triplet 0.1, miner 0.1, gap offset 0.02) and λ doubled (20); the ANP anchor
     shift is mean d(h₁(ã), h₁(a)), which at ã = a is (K − ‖h₁(a)‖²)/(2K), i.e. ≈ 0 only for
     saturated (fine-tuned) outputs, not exactly 0 like the Euclidean shift; the outer loss
-    adds the clean hashing loss: L_hash(h₁(x)) + η·(triplet + gap). Batches: the anchors
-    are the first ``num_anchors`` (28) non-zero-label rows of the regular training batch;
-    each is paired with a random training row sharing a label, whose image is loaded from
-    the data module's training dataset (training transform) inside the step. The hashing
-    loss and the bank updates see the regular batch plus these positives; negatives are
-    mined among all of those rows with zero label overlap with the anchor, and triplets
-    without one are masked. Step parity is the batch index; e is the epoch, E the
-    configured number of epochs. BatchNorm runs in eval mode during the attack.
+    adds the clean hashing loss: L_hash(h₁(x)) + η·(triplet + gap). BatchNorm runs in eval
+    mode during the attack.
+
+    **Steps (ours, spec §4.5).** A step trains on exactly 2·``num_anchors`` rows (56, the
+    size of the original's SPC-2 batches of 28 classes × 2, but multi-label rows chosen as
+    below): ``num_anchors`` anchors, then one positive per anchor, in that order.
+
+    * The anchors are the first ``num_anchors`` non-zero-label rows of the loader's batch
+      (the loader shuffles, so these are random training rows); its other rows are not
+      used in that step. The loader thus supplies the anchor pool and the number of steps;
+      with a loader batch well above ``num_anchors`` an epoch uses only part of the
+      training rows as anchors.
+    * A batch with fewer non-zero-label rows (many zero-label rows, or an epoch's short
+      last batch) is topped up with anchors drawn uniformly, without replacement, from the
+      other non-zero-label training rows (with replacement only if too few exist), so
+      every step has the full 2·``num_anchors`` rows.
+    * Each positive is drawn uniformly among the training rows that share a label with its
+      anchor, the anchor itself excluded unless it is its only such row.
+    * Top-up anchors and positives are loaded from the data module's training dataset
+      (training transform) inside the step; a row's bank index is its training-list row,
+      checked against the index the dataset returns.
+    * The hashing loss and the bank updates (``B``, ``Y``, ``U``) see exactly these rows;
+      a training row drawn twice is written once. Negatives are mined among them (zero
+      label overlap with the anchor); triplets without one are masked.
+    * Step t is the trainer's ``global_step`` (optimizer steps), which runs on across
+      epochs, is the same on every DDP process and is restored on resume; e is the
+      0-based epoch and E the configured number of epochs. Under DDP every process builds
+      its own step from its own loader batch.
 
     Args:
         wm_lambda: softmax temperature λ of the weighted means (swept over 5/10/20/40).
         eta: weight η of the adversarial triplet + gap loss.
-        num_anchors: anchors per batch (28; limited by the batch's non-zero-label rows).
+        num_anchors: anchors per step (28); a step has 2·num_anchors rows.
         margin: triplet margin.
         miner_margin: scale of the miner margin m_g(e) = margin·(1 − e/(2E))².
         gap_offset: offset of the low-half gap term.
@@ -134,22 +154,81 @@ class ColoTride(DefenseTask):
             total = max(1, math.ceil(steps / per_epoch)) if math.isfinite(steps) else 1
         return min(1.0, self.current_epoch / total)
 
-    def draw_positives(self, y: Tensor, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Images, labels and rows of random training rows sharing a label with each anchor."""
-        share = label_overlap(y, self.Y)
-        others = share.clone()
-        others[torch.arange(len(idx), device=share.device), idx.long().to(share.device)] = 0
-        share = torch.where(others.sum(1, keepdim=True) > 0, others, share)
-        rows = torch.multinomial(share.cpu(), 1).squeeze(1)
+    def train_dataset(self) -> Any:
+        """The training dataset (training transform): the data module's, else the loader's."""
         dm = getattr(self.trainer, "datamodule", None)
         dataset = dm.train if dm is not None and hasattr(dm, "train") else None
         if dataset is None:
             dataset = self.trainer.train_dataloader.dataset  # type: ignore[union-attr]
-        items = [dataset[int(r)] for r in rows]
-        xp = torch.stack([torch.as_tensor(it[0]) for it in items]).to(self.device)
-        yp = torch.stack([torch.as_tensor(it[1]).float() for it in items]).to(self.device)
-        ip = torch.tensor([int(it[2]) for it in items], device=self.device)
-        return xp, yp, ip
+        return dataset
+
+    def load_rows(self, rows: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Images, labels and bank indices of the training rows ``rows``, on this device.
+
+        Raises:
+            ValueError: if the dataset's item ``r`` does not carry index ``r``, since the
+                banks are indexed by training-list row.
+        """
+        dataset = self.train_dataset()
+        wanted = [int(r) for r in rows.tolist()]
+        items = [dataset[r] for r in wanted]
+        got = [int(it[2]) for it in items]
+        if got != wanted:
+            raise ValueError(
+                f"training dataset items {wanted} carry indices {got}; "
+                f"{type(self).__name__} needs item r to be training-list row r"
+            )
+        xs = torch.stack([torch.as_tensor(it[0]) for it in items]).to(self.device)
+        ys = torch.stack([torch.as_tensor(it[1]).float() for it in items]).to(self.device)
+        return xs, ys, torch.tensor(wanted, dtype=torch.long, device=self.device)
+
+    def draw_anchors(self, count: int, taken: Tensor) -> Tensor:
+        """``count`` random non-zero-label training rows not in ``taken`` (CPU, long).
+
+        Drawn without replacement; with replacement among all non-zero-label rows only when
+        fewer than ``count`` rows are left.
+
+        Raises:
+            RuntimeError: if no training row has a label.
+        """
+        labelled = (self.Y.sum(1) > 0).cpu()
+        if not labelled.any():
+            raise RuntimeError(f"{type(self).__name__} needs training rows with labels")
+        free = labelled.clone()
+        free[taken.long().cpu()] = False
+        if int(free.sum()) >= count:
+            return torch.multinomial(free.float(), count, replacement=False)
+        return torch.multinomial(labelled.float(), count, replacement=True)
+
+    def draw_positives(self, y: Tensor, idx: Tensor) -> Tensor:
+        """One random training row (CPU, long) sharing a label with each anchor.
+
+        Uniform among the rows of ``Y`` that share a label with the anchor's ``y``; the
+        anchor's own row ``idx`` only if it is the only one.
+        """
+        share = label_overlap(y, self.Y)
+        others = share.clone()
+        others[torch.arange(len(idx), device=share.device), idx.long().to(share.device)] = 0
+        share = torch.where(others.sum(1, keepdim=True) > 0, others, share)
+        return torch.multinomial(share.cpu(), 1).squeeze(1)
+
+    def triplet_batch(self, x: Tensor, y: Tensor, idx: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The step's rows from a loader batch: ``num_anchors`` anchors, then their positives.
+
+        Returns images, float labels and bank indices of 2·``num_anchors`` rows (see the
+        class docstring for how anchors and positives are chosen).
+        """
+        n = self.hparams["num_anchors"]
+        y = y.float()
+        rows = torch.nonzero(y.sum(1) > 0).squeeze(1)[:n]
+        xa, ya, ia = x[rows], y[rows], idx[rows].long()
+        if len(rows) < n:
+            xt, yt, it = self.load_rows(self.draw_anchors(n - len(rows), ia))
+            xa, ya, ia = torch.cat([xa, xt]), torch.cat([ya, yt]), torch.cat([ia, it])
+        if len(torch.unique(ia)) != len(ia):  # a loader batch never repeats a row
+            raise ValueError(f"repeated anchor rows in {ia.tolist()}")
+        xp, yp, ip = self.load_rows(self.draw_positives(ya, ia))
+        return torch.cat([xa, xp]), torch.cat([ya, yp]), torch.cat([ia, ip])
 
     @torch.no_grad()
     def mine(self, u: Tensor, y: Tensor, a: Tensor, p: Tensor) -> tuple[Tensor, Tensor]:
@@ -221,23 +300,25 @@ class ColoTride(DefenseTask):
 
     # -- the step ------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
-        """Hashing loss + CAP/ANP-perturbed triplet loss on ``(x, y, idx)`` plus positives."""
-        x, y, idx = batch
+        """Hashing loss + CAP/ANP-perturbed triplet loss on the step's anchors and positives."""
         hp = self.hparams
-        anchors = torch.nonzero(y.float().sum(1) > 0).squeeze(1)[: hp["num_anchors"]]
-        m, n = len(x), len(anchors)
-        if n > 0:
-            xp, yp, ip = self.draw_positives(y[anchors].float(), idx[anchors])
-            x, y, idx = torch.cat([x, xp]), torch.cat([y.float(), yp]), torch.cat([idx, ip])
-        u, loss_hash = self.clean_step(x, y, idx)
-        pos = torch.arange(m, m + n, device=self.device)
-        neg, valid = self.mine(u.detach(), y.float(), anchors, pos)
-        a_rows, p_rows, n_rows = anchors[valid], pos[valid], neg[valid]
+        x, y, idx = self.triplet_batch(*batch)
+        m = len(x)
+        n = m // 2
+        _, u = self.model(x)
+        # Banks first (gathered across DDP processes, repeated rows written once), then the
+        # loss against them. Not clean_step: the loss's forward would rewrite U with this
+        # process's rows only, undoing the gathered write of a row another process also drew.
+        self.update_banks(u, y, idx)
+        loss_hash = self.hash_loss.compute(u, y)
+        anchors = torch.arange(n, device=u.device)
+        neg, valid = self.mine(u.detach(), y, anchors, anchors + n)
+        a_rows, p_rows, n_rows = anchors[valid], anchors[valid] + n, neg[valid]
         loss_adv = u.new_zeros(())
         if len(a_rows) > 0:
             ha, hp_, hn = u[a_rows], u[p_rows], u[n_rows]
             ramp = self.epoch_ramp()
-            if ramp > 0 and batch_idx % 2 == 0:  # CAP: database side
+            if ramp > 0 and self.global_step % 2 == 0:  # CAP: database side
                 adv = self.cap(x[p_rows], x[n_rows], ha.detach(), ramp)
                 hp_, hn = self.model(adv)[1].split(len(a_rows))
             elif ramp > 0:  # ANP: query side

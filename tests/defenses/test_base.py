@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from robust_hashing.defenses import CgAT, NoDefense, get_defense, list_defenses
-from robust_hashing.defenses.base import gather_rows
+from robust_hashing.defenses.base import gather_rows, last_occurrences
 from robust_hashing.ops import sign
 from robust_hashing.tasks import HashingTask
 from tests.defenses.tiny_data import BITS, NUM_CLASSES, NUM_TRAIN, TinyDataModule, build, fit
@@ -97,6 +97,19 @@ def test_gather_rows_without_ddp_is_identity() -> None:
     a, b = torch.randn(3, 2), torch.arange(3)
     ga, gb = gather_rows(a, b)
     assert ga is a and gb is b
+
+
+def test_repeated_rows_are_written_once_with_their_last_occurrence() -> None:
+    assert last_occurrences(torch.tensor([0, 2, 1])) is None
+    assert last_occurrences(torch.tensor([3, 1, 3, 3, 2])).tolist() == [
+        False, True, False, True, True,
+    ]  # fmt: skip
+    task = build(CgAT)
+    u = torch.tensor([[0.5] * BITS, [-0.25] * BITS, [-0.5] * BITS])
+    labels = torch.eye(NUM_CLASSES)[:3]
+    task.update_banks(u, labels, torch.tensor([4, 7, 4]))
+    assert (task.B[4] == -1).all() and (task.B[7] == -1).all()
+    assert torch.equal(task.hash_loss.U[4], u[2]) and torch.equal(task.Y[4], labels[2])
 
 
 @pytest.mark.slow
