@@ -104,6 +104,11 @@ def test_hashnet_tanh_scale_schedule():
     assert HashNetLoss.tanh_scale(199) == 1.0
     assert HashNetLoss.tanh_scale(200) == pytest.approx(math.sqrt(2.0))
     assert HashNetLoss.tanh_scale(650) == pytest.approx(math.sqrt(1 + 0.005 * 600))
+    loss = get_loss("hashnet", bits=BITS, num_train=N, num_classes=C)
+    assert [loss.train_scale(t) for t in (0, 200, 650)] == [
+        HashNetLoss.tanh_scale(t) for t in (0, 200, 650)
+    ]
+    assert get_loss("dpsh", bits=BITS, num_train=N, num_classes=C).train_scale(650) == 1.0
 
 
 def test_hashnet_cgat_scale_option():
