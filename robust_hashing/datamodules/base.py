@@ -28,6 +28,11 @@ _LIST_SPLIT = {"train": "train", "train_eval": "train", "query": "test", "databa
 class HashingDataModule(LightningDataModule):
     """Train / query / database loaders over a dataset root holding list files.
 
+    The default training transform is the `ref` one, Resize 256 → CenterCrop 224 with no
+    flip; ``random_crop=True, flip=True`` gives `cgat-native`'s, Resize 256 → RandomCrop 224
+    → flip (algorithms §2). Query, database and train-eval loaders always use Resize →
+    CenterCrop (protocol §2).
+
     Args:
         root: dataset root with the list files of protocol §2.
         num_classes: number C of label columns.
@@ -38,7 +43,8 @@ class HashingDataModule(LightningDataModule):
             ``one_file``.
         resize: shorter side after resizing (protocol: 256).
         crop: square crop side (protocol: 224).
-        random_crop: random (true) or centre (false) crop for training; flips always apply.
+        random_crop: random (true) or centre (false) crop for training.
+        flip: random horizontal flip after the training crop.
         cache_images: keep decoded images in memory after their first load.
         seed: seed of the training-loader shuffling generator.
     """
@@ -53,7 +59,8 @@ class HashingDataModule(LightningDataModule):
         list_format: Literal["auto", "two_file", "one_file"] = "auto",
         resize: int = 256,
         crop: int = 224,
-        random_crop: bool = True,
+        random_crop: bool = False,
+        flip: bool = False,
         cache_images: bool = False,
         seed: int = 0,
     ) -> None:
@@ -70,7 +77,7 @@ class HashingDataModule(LightningDataModule):
         self.list_format = list_format
         self.cache_images = cache_images
         self.seed = seed
-        self.resize, self.crop, self.random_crop = resize, crop, random_crop
+        self.resize, self.crop, self.random_crop, self.flip = resize, crop, random_crop, flip
         self._datasets: dict[str, HashingListDataset] = {}
         self._num_train: int | None = None
 
@@ -106,7 +113,7 @@ class HashingDataModule(LightningDataModule):
 
     def train_transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """Training pipeline (override for datasets at native size)."""
-        return train_transform(self.resize, self.crop, random=self.random_crop)
+        return train_transform(self.resize, self.crop, random=self.random_crop, flip=self.flip)
 
     def eval_transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """Evaluation pipeline: Resize → CenterCrop (override for native-size datasets)."""
@@ -215,7 +222,8 @@ class HashingDataModule(LightningDataModule):
 class ListDataModule(HashingDataModule):
     """A real dataset of the field: list files under ``root`` and a fixed class count.
 
-    Subclasses only set :attr:`NUM_CLASSES` (and document the dataset).
+    Subclasses only set :attr:`NUM_CLASSES` (and document the dataset). The default training
+    transform is `ref`'s (see :class:`HashingDataModule`).
 
     Args:
         root: dataset root (list files and image folders).
@@ -226,6 +234,7 @@ class ListDataModule(HashingDataModule):
         resize: shorter side after resizing (protocol: 256).
         crop: square crop side (protocol: 224).
         random_crop: random (true) or centre (false) training crop.
+        flip: random horizontal flip after the training crop.
         cache_images: keep decoded images in memory after their first load.
         seed: seed of the training shuffle.
     """
@@ -241,7 +250,8 @@ class ListDataModule(HashingDataModule):
         list_format: Literal["auto", "two_file", "one_file"] = "auto",
         resize: int = 256,
         crop: int = 224,
-        random_crop: bool = True,
+        random_crop: bool = False,
+        flip: bool = False,
         cache_images: bool = False,
         seed: int = 0,
     ) -> None:
@@ -255,6 +265,7 @@ class ListDataModule(HashingDataModule):
             resize=resize,
             crop=crop,
             random_crop=random_crop,
+            flip=flip,
             cache_images=cache_images,
             seed=seed,
         )

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
+from jsonargparse import ArgumentParser
 
 from robust_hashing.datamodules import (
     CocoDataModule,
@@ -13,6 +15,7 @@ from robust_hashing.datamodules import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+FIT_CONFIGS = sorted((DATA.parents[1] / "benchmark" / "configs" / "fit").glob("*.yaml"))
 CASES = [
     ("flickr25k", Flickr25KDataModule),
     ("nuswide", NusWideDataModule),
@@ -75,3 +78,20 @@ def test_query_dataloader_limits_to_the_first_queries() -> None:
     first = [int(i) for _, _, idx in dm.query_dataloader(3) for i in idx]
     assert first == full[:3] == [0, 1, 2]
     assert [int(i) for _, _, idx in dm.query_dataloader(10_000) for i in idx] == full
+
+
+@pytest.mark.parametrize("path", FIT_CONFIGS, ids=lambda p: p.stem)
+def test_fit_configs_train_with_the_ref_transform(path: Path) -> None:
+    """The shipped real-data fit configs train with `ref`'s Resize → CenterCrop, no flip."""
+    data = yaml.safe_load(path.read_text())["data"]
+    data["init_args"]["root"] = str(_root(path.stem))
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(HashingDataModule, "data")
+    cfg = parser.parse_object({"data": data})
+    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes
+    dm = instantiate(cfg).data
+    assert (dm.random_crop, dm.flip) == (False, False)
+    assert repr(dm.train_transform()) == "Compose([Resize(256), CenterCrop(224), ToTensor()])"
+    data["init_args"].update(random_crop=True, flip=True)  # cgat-native, settable from YAML
+    dm = instantiate(parser.parse_object({"data": data})).data
+    assert "RandomCrop(224), RandomHorizontalFlip" in repr(dm.train_transform())
