@@ -69,6 +69,14 @@ class HashLoss(nn.Module):
         """Scalar loss of ``u`` against the current bank, without writing to it."""
         raise NotImplementedError
 
+    @classmethod
+    def unsupported_bits(cls, bits: int) -> str | None:
+        """Why this loss cannot train ``bits``-bit codes, or None when it can (the default).
+
+        The benchmark planner skips the cells of such a victim instead of failing at run time.
+        """
+        return None
+
     def train_scale(self, step: int) -> float:
         """Tanh scale α of u = tanh(α·z) at clean-training step ``step`` (global step, from 0).
 
