@@ -42,6 +42,10 @@ class Catalog(Protocol):
         """The class registered as attack ``name``."""
         ...
 
+    def loss_class(self, name: str) -> Any:
+        """The class registered as hashing loss ``name`` (the victim method), None if unknown."""
+        ...
+
 
 class RegistryCatalog:
     """:class:`Catalog` backed by ``robust_hashing.defenses`` and ``robust_hashing.attacks``."""
@@ -69,6 +73,12 @@ class RegistryCatalog:
         from robust_hashing.attacks import ATTACKS
 
         return ATTACKS.get(name)
+
+    def loss_class(self, name: str) -> Any:
+        """The class registered as hashing loss ``name``, None if unknown."""
+        from robust_hashing.losses import LOSSES, list_losses
+
+        return LOSSES.get(name) if name in list_losses() else None
 
 
 @dataclass
@@ -161,6 +171,28 @@ def attack_cell_id(defense_id: str, attack: str, mode: str) -> str:
     return f"attack/{defense_id.split('/', 1)[1]}/{attack}{suffix}"
 
 
+def victim_skip_reason(grid: Grid, catalog: Catalog, bits: int) -> str | None:
+    """Why the grid's victim method cannot be trained at ``bits`` bits, or None.
+
+    Asks the loss class's ``unsupported_bits`` (e.g. CSQ needs a power-of-2 K, so its
+    48-bit cells are skipped, algorithms §2). An unknown method is not skipped here: it
+    fails when its clean cell runs, as before.
+    """
+    check = getattr(catalog.loss_class(grid.method), "unsupported_bits", None)
+    return check(bits) if check is not None else None
+
+
+def skipped_victims(grid: Grid, catalog: Catalog) -> list[str]:
+    """One line per clean model of the grid that :func:`plan` leaves out, with the reason."""
+    return [
+        f"clean/{victim_id(ds.name, bits, grid.method, grid.backbone)} and the cells that "
+        f"depend on it: {reason}"
+        for ds in grid.datasets
+        for bits in grid.bits
+        if (reason := victim_skip_reason(grid, catalog, bits)) is not None
+    ]
+
+
 def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
     trainer = grid.trainer
     config = {
@@ -223,12 +255,17 @@ def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = 
         catalog: registered defenses and attacks.
         only: optional fnmatch pattern on cell ids; matching cells plus everything they
             depend on are kept.
+
+    Code lengths the victim's loss cannot train (:func:`victim_skip_reason`) get no cells;
+    :func:`skipped_victims` lists them.
     """
     defenses = expand_defenses(grid, catalog)
     attacks = expand_attacks(grid, catalog)
     cells: list[Cell] = []
     for ds in grid.datasets:
         for bits in grid.bits:
+            if victim_skip_reason(grid, catalog, bits) is not None:
+                continue
             clean = _clean_cell(grid, cache, ds, bits)
             cells.append(clean)
             for dspec in defenses:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from robust_hashing.benchmark.cache import ArtefactCache, config_hash, write_json_atomic
-from robust_hashing.benchmark.cells import Catalog, Cell, plan
+from robust_hashing.benchmark.cells import Catalog, Cell, plan, skipped_victims
 from robust_hashing.benchmark.executors import Executor
 from robust_hashing.benchmark.grid import Grid
 
@@ -256,6 +256,8 @@ def run_grid(
     out = stream or sys.stdout
     cells = plan(grid, ArtefactCache(opts.cache_dir), catalog, only=opts.only)
     cache = ArtefactCache(opts.cache_dir)
+    for line in skipped_victims(grid, catalog):
+        print(f"skipped {line}", file=out)
     if opts.dry_run:
         status = {c.id: "cached" if cache.is_done(c.kind, c.key) else "to run" for c in cells}
         for cell in cells:

@@ -13,6 +13,7 @@ from typing import ClassVar, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
@@ -28,6 +29,11 @@ _LIST_SPLIT = {"train": "train", "train_eval": "train", "query": "test", "databa
 class HashingDataModule(LightningDataModule):
     """Train / query / database loaders over a dataset root holding list files.
 
+    The default training transform is the `ref` one, Resize 256 → CenterCrop 224 with no
+    flip; ``random_crop=True, flip=True`` gives `cgat-native`'s, Resize 256 → RandomCrop 224
+    → flip (algorithms §2). Query, database and train-eval loaders always use Resize →
+    CenterCrop (protocol §2).
+
     Args:
         root: dataset root with the list files of protocol §2.
         num_classes: number C of label columns.
@@ -38,7 +44,12 @@ class HashingDataModule(LightningDataModule):
             ``one_file``.
         resize: shorter side after resizing (protocol: 256).
         crop: square crop side (protocol: 224).
-        random_crop: random (true) or centre (false) crop for training; flips always apply.
+        random_crop: random (true) or centre (false) crop for training.
+        flip: random horizontal flip after the training crop.
+        dedupe_train: drop duplicate train rows (same image path and labels), keeping the
+            first of each, so each image gets one bank slot (protocol §1, ours). Off by
+            default: duplicates are kept as listed, one bank slot each. The number removed
+            is logged and kept in :attr:`train_duplicates_removed`.
         cache_images: keep decoded images in memory after their first load.
         seed: seed of the training-loader shuffling generator.
     """
@@ -53,7 +64,9 @@ class HashingDataModule(LightningDataModule):
         list_format: Literal["auto", "two_file", "one_file"] = "auto",
         resize: int = 256,
         crop: int = 224,
-        random_crop: bool = True,
+        random_crop: bool = False,
+        flip: bool = False,
+        dedupe_train: bool = False,
         cache_images: bool = False,
         seed: int = 0,
     ) -> None:
@@ -70,7 +83,11 @@ class HashingDataModule(LightningDataModule):
         self.list_format = list_format
         self.cache_images = cache_images
         self.seed = seed
-        self.resize, self.crop, self.random_crop = resize, crop, random_crop
+        self.resize, self.crop, self.random_crop, self.flip = resize, crop, random_crop, flip
+        self.dedupe_train = dedupe_train
+        # rows dropped by dedupe_train; None until the train list is read (or without it)
+        self.train_duplicates_removed: int | None = None
+        self._lists: dict[str, HashingListDataset] = {}  # parsed rows per list split
         self._datasets: dict[str, HashingListDataset] = {}
         self._num_train: int | None = None
 
@@ -99,14 +116,20 @@ class HashingDataModule(LightningDataModule):
 
     @property
     def num_train(self) -> int:
-        """Rows of the train split, read from its list file (works before :meth:`setup`)."""
+        """Rows of the train split, read from its list file (works before :meth:`setup`).
+
+        With ``dedupe_train`` the count after removing duplicate rows.
+        """
         if self._num_train is None:
-            self._num_train = count_rows(self.root, "train", self.list_format)
+            if self.dedupe_train:
+                self._num_train = len(self._list_rows("train"))
+            else:
+                self._num_train = count_rows(self.root, "train", self.list_format)
         return self._num_train
 
     def train_transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """Training pipeline (override for datasets at native size)."""
-        return train_transform(self.resize, self.crop, random=self.random_crop)
+        return train_transform(self.resize, self.crop, random=self.random_crop, flip=self.flip)
 
     def eval_transform(self) -> Callable[[Image.Image], torch.Tensor]:
         """Evaluation pipeline: Resize → CenterCrop (override for native-size datasets)."""
@@ -117,17 +140,32 @@ class HashingDataModule(LightningDataModule):
         if split not in _LIST_SPLIT:
             raise ValueError(f"unknown split {split!r}; expected one of {sorted(_LIST_SPLIT)}")
         if split not in self._datasets:
-            twin = {"train": "train_eval", "train_eval": "train"}.get(split)
-            if twin is not None and twin in self._datasets:  # share parsed rows and image cache
-                base = self._datasets[twin]
-            else:
-                base = HashingListDataset(
-                    self.root, _LIST_SPLIT[split], self.num_classes,
-                    list_format=self.list_format, cache_images=self.cache_images,
-                )  # fmt: skip
+            base = self._list_rows(_LIST_SPLIT[split])  # train and train_eval share it
             transform = self.train_transform() if split == "train" else self.eval_transform()
             self._datasets[split] = base.with_transform(transform)
         return self._datasets[split]
+
+    def _list_rows(self, list_split: str) -> HashingListDataset:
+        """Parsed rows (and image cache) of a list split, built once.
+
+        The ``train`` rows are deduplicated here when ``dedupe_train`` is set.
+        """
+        if list_split not in self._lists:
+            rows = HashingListDataset(
+                self.root, list_split, self.num_classes,
+                list_format=self.list_format, cache_images=self.cache_images,
+            )  # fmt: skip
+            if list_split == "train" and self.dedupe_train:
+                unique = rows.deduplicated()
+                self.train_duplicates_removed = len(rows) - len(unique)
+                rank_zero_info(
+                    f"{type(self).__name__}: dedupe_train removed "
+                    f"{self.train_duplicates_removed} duplicate train row(s) of {len(rows)}; "
+                    f"{len(unique)} remain"
+                )
+                rows = unique
+            self._lists[list_split] = rows
+        return self._lists[list_split]
 
     @property
     def train(self) -> HashingListDataset:
@@ -215,7 +253,8 @@ class HashingDataModule(LightningDataModule):
 class ListDataModule(HashingDataModule):
     """A real dataset of the field: list files under ``root`` and a fixed class count.
 
-    Subclasses only set :attr:`NUM_CLASSES` (and document the dataset).
+    Subclasses only set :attr:`NUM_CLASSES` (and document the dataset). The default training
+    transform is `ref`'s (see :class:`HashingDataModule`).
 
     Args:
         root: dataset root (list files and image folders).
@@ -226,6 +265,8 @@ class ListDataModule(HashingDataModule):
         resize: shorter side after resizing (protocol: 256).
         crop: square crop side (protocol: 224).
         random_crop: random (true) or centre (false) training crop.
+        flip: random horizontal flip after the training crop.
+        dedupe_train: drop duplicate train rows (see :class:`HashingDataModule`).
         cache_images: keep decoded images in memory after their first load.
         seed: seed of the training shuffle.
     """
@@ -241,7 +282,9 @@ class ListDataModule(HashingDataModule):
         list_format: Literal["auto", "two_file", "one_file"] = "auto",
         resize: int = 256,
         crop: int = 224,
-        random_crop: bool = True,
+        random_crop: bool = False,
+        flip: bool = False,
+        dedupe_train: bool = False,
         cache_images: bool = False,
         seed: int = 0,
     ) -> None:
@@ -255,6 +298,8 @@ class ListDataModule(HashingDataModule):
             resize=resize,
             crop=crop,
             random_crop=random_crop,
+            flip=flip,
+            dedupe_train=dedupe_train,
             cache_images=cache_images,
             seed=seed,
         )

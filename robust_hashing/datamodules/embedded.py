@@ -50,6 +50,7 @@ class EmbeddedDataModule(HashingDataModule):
             resize=64,
             crop=64,
             random_crop=False,
+            flip=True,  # what train_transform below does; the base pipeline is not used
             cache_images=cache_images,
             seed=seed,
         )

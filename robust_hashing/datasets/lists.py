@@ -220,6 +220,27 @@ class HashingListDataset(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         tensor = (self.transform or to_tensor)(image)
         return tensor, self.labels[index], index
 
+    def deduplicated(self) -> HashingListDataset:
+        """Return a view without duplicate rows: same image path and same label row.
+
+        The first occurrence of each row is kept, in list order, and rows are renumbered
+        0…n−1 (so bank slots follow). The view starts with an empty image cache. Rows that
+        share a path but not the labels are kept.
+        """
+        keep: list[int] = []
+        seen: set[tuple[str, tuple[float, ...]]] = set()
+        for i, (path, row) in enumerate(zip(self.paths, self.labels.tolist(), strict=True)):
+            key = (path, tuple(row))
+            if key not in seen:
+                seen.add(key)
+                keep.append(i)
+        view = copy.copy(self)
+        view.paths = [self.paths[i] for i in keep]
+        view._sources = [self._sources[i] for i in keep]
+        view.labels = self.labels[keep].clone()
+        view._cache = {}
+        return view
+
     def with_transform(
         self, transform: Callable[[Image.Image], torch.Tensor] | None
     ) -> HashingListDataset:

@@ -173,16 +173,26 @@ def eval_transform(resize: int = 256, crop: int = 224) -> Compose:
     return Compose([Resize(resize), CenterCrop(crop), ToTensor()])
 
 
-def train_transform(resize: int = 256, crop: int = 224, random: bool = True) -> Compose:
-    """Training pipeline: Resize → crop → random horizontal flip → tensor.
+def train_transform(
+    resize: int = 256, crop: int = 224, random: bool = False, flip: bool = False
+) -> Compose:
+    """Training pipeline: Resize → crop → optional random horizontal flip → tensor.
+
+    The defaults give the `ref` training transform (Resize 256 → CenterCrop 224,
+    algorithms §2); ``random=True, flip=True`` gives `cgat-native`'s (Resize 256 →
+    RandomCrop 224 → flip).
 
     Args:
         resize: shorter-side length after resizing.
         crop: side of the square crop.
-        random: random crop if true, centre crop otherwise (the flip is always applied).
+        random: random crop if true, centre crop otherwise.
+        flip: append a random horizontal flip (p = 0.5) after the crop.
     """
     cropper: CenterCrop | RandomCrop = RandomCrop(crop) if random else CenterCrop(crop)
-    return Compose([Resize(resize), cropper, RandomHorizontalFlip(0.5), ToTensor()])
+    steps: list[Callable[[Any], Any]] = [Resize(resize), cropper]
+    if flip:
+        steps.append(RandomHorizontalFlip(0.5))
+    return Compose([*steps, ToTensor()])
 
 
 def native_transform(flip: bool = False) -> Compose:

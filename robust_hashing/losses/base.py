@@ -69,6 +69,22 @@ class HashLoss(nn.Module):
         """Scalar loss of ``u`` against the current bank, without writing to it."""
         raise NotImplementedError
 
+    @classmethod
+    def unsupported_bits(cls, bits: int) -> str | None:
+        """Why this loss cannot train ``bits``-bit codes, or None when it can (the default).
+
+        The benchmark planner skips the cells of such a victim instead of failing at run time.
+        """
+        return None
+
+    def train_scale(self, step: int) -> float:
+        """Tanh scale α of u = tanh(α·z) at clean-training step ``step`` (global step, from 0).
+
+        1 unless a loss has a scale schedule (HashNet overrides it). Only the clean training
+        step uses this; validation, encoding and everything after clean training use α = 1.
+        """
+        return 1.0
+
     def similarity(self, labels: Tensor) -> Tensor:
         """s_ij = 1[y_iᵀY_j > 0] between batch labels and every bank row (m×N float)."""
         return label_overlap(labels.to(self.Y), self.Y)

@@ -24,13 +24,17 @@ def hadamard(order: int) -> Tensor:
     return h
 
 
+def _power_of_two(n: int) -> bool:
+    return n > 0 and not n & (n - 1)
+
+
 def hash_centers(bits: int, num_classes: int, seed: int = 0) -> Tensor:
     """Class centers: the first C rows of [H_K; −H_K], or seeded random ±1 rows if C > 2K.
 
     Raises:
         ValueError: if ``bits`` is not a power of 2 (CSQ cells at such K are skipped).
     """
-    if bits <= 0 or bits & (bits - 1):
+    if not _power_of_two(bits):
         raise ValueError(
             f"CSQ needs a power-of-2 code length for its Hadamard centers, got K={bits}; "
             "use 16, 32 or 64 bits"
@@ -64,6 +68,16 @@ class CSQLoss(HashLoss):
     uses_bank = False
     centers: Tensor
     zero_fill: Tensor
+
+    @classmethod
+    def unsupported_bits(cls, bits: int) -> str | None:
+        """A reason unless ``bits`` is a power of 2 (algorithms §2: 48-bit CSQ is skipped)."""
+        if _power_of_two(bits):
+            return None
+        return (
+            f"CSQ needs a power-of-2 code length for its Hadamard centers, got K={bits} "
+            "(algorithms §2: such CSQ cells are skipped)"
+        )
 
     def __init__(
         self,

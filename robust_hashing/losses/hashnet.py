@@ -14,9 +14,10 @@ class HashNetLoss(HashLoss):
     Similar pairs are weighted (n₁+n₀)/n₁ and dissimilar pairs (n₁+n₀)/n₀, where n₁ and n₀
     count the similar and dissimilar pairs in the m×N block; L = mean(w·ℓ).
 
-    The loss does **not** apply HashNet's tanh-scale schedule itself: the training task
-    computes u = tanh(scale·z) with ``scale = HashNetLoss.tanh_scale(iteration)`` during
-    clean training and uses scale 1 afterwards.
+    The loss does **not** apply HashNet's tanh-scale schedule itself: it reports it through
+    :meth:`train_scale`, and the clean training task computes u = tanh(scale·z) with
+    ``scale = train_scale(global_step)``; validation, encoding and everything after clean
+    training use scale 1 (algorithms §2, "then reset to 1").
 
     Args:
         bits: code length K.
@@ -38,6 +39,10 @@ class HashNetLoss(HashLoss):
         """HashNet's tanh scale (1 + γ·t)^p, with t refreshed every ``step`` iterations."""
         refreshed = (iteration // step) * step
         return float((1.0 + gamma * refreshed) ** power)
+
+    def train_scale(self, step: int) -> float:
+        """The clean-training tanh scale at global step ``step``: :meth:`tanh_scale`."""
+        return self.tanh_scale(step)
 
     def compute(self, u: Tensor, labels: Tensor) -> Tensor:
         """Class-balanced mean pairwise likelihood against the current bank."""

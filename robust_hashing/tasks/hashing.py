@@ -82,9 +82,14 @@ class HashingTask(L.LightningModule):
 
     # -- training -------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
-        """Clean hashing loss on one batch ``(x, y, idx)``."""
+        """Clean hashing loss on one batch ``(x, y, idx)``.
+
+        The relaxed codes are u = tanh(α·z) with α = ``hash_loss.train_scale(global_step)``:
+        1 for every loss but HashNet, whose scale grows on a schedule (algorithms §2).
+        Validation and prediction use the binary codes sgn(z), and :meth:`forward` α = 1.
+        """
         x, y, idx = batch
-        _, u = self.model(x)
+        _, u = self.model(x, self.hash_loss.train_scale(self.global_step))
         loss = self.hash_loss(u, y.float(), idx)
         self.log("train_loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(x))
         return loss

@@ -50,6 +50,11 @@ class FakeCatalog:
     def attack_class(self, name: str) -> Any:
         return self.ATTACKS[name]
 
+    def loss_class(self, name: str) -> Any:
+        from robust_hashing.benchmark.cells import RegistryCatalog
+
+        return RegistryCatalog().loss_class(name)  # the real losses (csq skips 48 bits)
+
 
 def make_grid(**overrides: Any) -> Grid:
     data: dict[str, Any] = {

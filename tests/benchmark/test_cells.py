@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from robust_hashing.benchmark.cache import ArtefactCache
-from robust_hashing.benchmark.cells import plan, supported_modes
+from robust_hashing.benchmark.cells import (
+    RegistryCatalog,
+    plan,
+    skipped_victims,
+    supported_modes,
+    victim_skip_reason,
+)
 
 from .conftest import FakeCatalog, make_grid
 
@@ -50,3 +56,28 @@ def test_only_keeps_dependencies_and_unsupported_mode_raises(tmp_path: Path) -> 
 def test_supported_modes_reads_both_spellings() -> None:
     assert supported_modes(type("A", (), {"supported_mode": ("targeted",)})) == ("targeted",)
     assert supported_modes(type("B", (), {})) == ("untargeted",)
+
+
+def test_csq_cells_without_hadamard_centers_are_not_planned(tmp_path: Path) -> None:
+    grid = make_grid(victim={"method": "csq", "backbone": "test_cnn"}, bits=[16, 32, 48, 64])
+    cells = plan(grid, ArtefactCache(tmp_path), FakeCatalog())
+    assert sorted(c.meta["bits"] for c in cells if c.kind == "clean") == [16, 32, 64]
+    assert not any("48bit" in c.id for c in cells)
+    [line] = skipped_victims(grid, FakeCatalog())
+    assert line.startswith("clean/fake-48bit-csq-test_cnn and the cells that depend on it: ")
+    assert "power-of-2" in line and "K=48" in line and "\n" not in line
+    # other methods plan every code length
+    dpsh = make_grid(bits=[16, 32, 48, 64])
+    assert skipped_victims(dpsh, FakeCatalog()) == []
+    assert len([c for c in plan(dpsh, ArtefactCache(tmp_path), FakeCatalog())
+                if c.kind == "clean"]) == 4  # fmt: skip
+
+
+def test_victim_skip_reason_asks_the_loss() -> None:
+    catalog = RegistryCatalog()
+    csq = make_grid(victim={"method": "csq"})
+    assert victim_skip_reason(csq, catalog, 48) is not None
+    assert [victim_skip_reason(csq, catalog, k) for k in (16, 32, 64)] == [None] * 3
+    for method in ("dph", "dpsh", "dpsh_saat", "hashnet"):
+        assert victim_skip_reason(make_grid(victim={"method": method}), catalog, 48) is None
+    assert victim_skip_reason(make_grid(victim={"method": "no_such"}), catalog, 48) is None

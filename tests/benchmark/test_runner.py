@@ -104,6 +104,30 @@ def test_dry_run_and_only(catalog, options) -> None:
     assert calls(options) == []
 
 
+def test_dry_run_lists_skipped_csq_cells(tmp_path: Path, capsys) -> None:
+    """`robust-hashing benchmark --dry-run` on a CSQ grid with 48 bits: a skip line, no cell."""
+    import yaml
+
+    from robust_hashing.benchmark.cli import main
+
+    grid = {
+        "name": "csq", "datasets": [{"name": "embedded", "kwargs": {"seed": 0}}],
+        "bits": [32, 48], "victim": {"method": "csq", "backbone": "small_cnn"},
+        "defenses": ["none"], "attacks": ["hag"],
+    }  # fmt: skip
+    path = tmp_path / "csq.yaml"
+    path.write_text(yaml.safe_dump(grid))
+    code = main(["--grid", str(path), "--dry-run", "--cache-dir", str(tmp_path / "cache")])
+    out = capsys.readouterr().out
+    assert code == 0
+    skipped = [line for line in out.splitlines() if line.startswith("skipped ")]
+    assert len(skipped) == 1
+    assert skipped[0].startswith("skipped clean/embedded-48bit-csq-small_cnn and the cells")
+    assert "K=48" in skipped[0]
+    assert "48bit" not in out.replace(skipped[0], "")
+    assert "3 cells, 3 to run" in out  # 32 bits: clean, none, hag
+
+
 def test_training_cells_only_run_without_a_leaderboard(catalog, options) -> None:
     out = io.StringIO()
     options.only = "clean/*"

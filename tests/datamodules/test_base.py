@@ -66,9 +66,18 @@ def test_eval_transform_is_deterministic(tmp_path: Path, list_dataset) -> None:
     dm.setup()
     assert torch.equal(dm.train_eval[3][0], dm.train_eval[3][0])
     assert dm.train_eval.labels is dm.train.labels  # rows parsed once
+    # default training transform = `ref`'s (Resize → CenterCrop, no flip): deterministic
+    assert not dm.random_crop and not dm.flip
+    assert all(torch.equal(dm.train[3][0], dm.train_eval[3][0]) for _ in range(5))
     torch.manual_seed(0)
-    crops = {tuple(dm.train[3][0].flatten()[:20].tolist()) for _ in range(10)}
-    assert len(crops) > 1  # random crop / flip
+    for kwargs in ({"random_crop": True, "flip": True}, {"flip": True}, {"random_crop": True}):
+        dm = _dm(tmp_path, **kwargs)
+        crops = {tuple(dm.train[3][0].flatten()[:20].tolist()) for _ in range(10)}
+        assert len(crops) > 1, kwargs
+    dm = _dm(tmp_path, flip=True)
+    ref = dm.train_eval[3][0]
+    flips = [dm.train[3][0] for _ in range(10)]
+    assert all(torch.equal(x, ref) or torch.equal(x, ref.flip(-1)) for x in flips)
 
 
 def test_stage_loaders_and_labels(tmp_path: Path, list_dataset) -> None:
@@ -94,5 +103,7 @@ def test_hparams_and_validation(tmp_path: Path) -> None:
     dm = _dm(tmp_path, cache_images=True)
     assert dm.hparams["num_classes"] == 3 and dm.hparams["crop"] == 32
     assert dm.hparams["cache_images"] is True
+    assert dm.hparams["random_crop"] is False and dm.hparams["flip"] is False
+    assert _dm(tmp_path, flip=True).hparams["flip"] is True
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         _dm(tmp_path, batch_size=0)

@@ -1,9 +1,12 @@
 """Load the real-layout fixtures of tests/data/<name> through their data modules."""
 
+import logging
 from pathlib import Path
 
 import pytest
 import torch
+import yaml
+from jsonargparse import ArgumentParser
 
 from robust_hashing.datamodules import (
     CocoDataModule,
@@ -13,6 +16,7 @@ from robust_hashing.datamodules import (
 )
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+FIT_CONFIGS = sorted((DATA.parents[1] / "benchmark" / "configs" / "fit").glob("*.yaml"))
 CASES = [
     ("flickr25k", Flickr25KDataModule),
     ("nuswide", NusWideDataModule),
@@ -75,3 +79,52 @@ def test_query_dataloader_limits_to_the_first_queries() -> None:
     first = [int(i) for _, _, idx in dm.query_dataloader(3) for i in idx]
     assert first == full[:3] == [0, 1, 2]
     assert [int(i) for _, _, idx in dm.query_dataloader(10_000) for i in idx] == full
+
+
+@pytest.mark.parametrize("path", FIT_CONFIGS, ids=lambda p: p.stem)
+def test_fit_configs_train_with_the_ref_transform(path: Path) -> None:
+    """The shipped real-data fit configs train with `ref`'s Resize → CenterCrop, no flip."""
+    data = yaml.safe_load(path.read_text())["data"]
+    data["init_args"]["root"] = str(_root(path.stem))
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_subclass_arguments(HashingDataModule, "data")
+    cfg = parser.parse_object({"data": data})
+    instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes
+    dm = instantiate(cfg).data
+    assert (dm.random_crop, dm.flip) == (False, False)
+    assert repr(dm.train_transform()) == "Compose([Resize(256), CenterCrop(224), ToTensor()])"
+    data["init_args"].update(random_crop=True, flip=True)  # cgat-native, settable from YAML
+    dm = instantiate(parser.parse_object({"data": data})).data
+    assert "RandomCrop(224), RandomHorizontalFlip" in repr(dm.train_transform())
+
+
+@pytest.mark.parametrize("fmt", ["two_file", "one_file"])
+def test_dedupe_train_on_the_flickr_fixture(fmt: str, caplog: pytest.LogCaptureFixture) -> None:
+    """The FLICKR fixture lists im17 and im30 twice: kept by default, dropped on request."""
+    from robust_hashing.datamodules import Flickr25KDataModule
+
+    root = _root("flickr25k")
+    kwargs = {"root": str(root), "list_format": fmt, "resize": 36, "crop": 32}
+    listed = (root / "train_img.txt").read_text().split()
+    unique = list(dict.fromkeys(listed))
+    assert (len(listed), len(unique)) == (12, 10)
+
+    default = Flickr25KDataModule(**kwargs)
+    assert default.num_train == 12 and default.train.paths == listed
+    assert default.train_duplicates_removed is None
+
+    with caplog.at_level(logging.INFO):
+        dm = Flickr25KDataModule(**kwargs, dedupe_train=True)
+        assert dm.num_train == 10  # before setup: the bank is sized for the unique rows
+    assert dm.train_duplicates_removed == 2
+    assert "dedupe_train removed 2 duplicate train row(s) of 12; 10 remain" in caplog.text
+    assert dm.hparams["dedupe_train"] is True
+    dm.setup("fit")
+    assert dm.train.paths == dm.train_eval.paths == unique
+    first = [listed.index(p) for p in unique]
+    assert torch.equal(dm.labels("train"), default.labels("train")[first])
+    assert torch.equal(torch.cat([b[2] for b in dm.train_eval_dataloader()]), torch.arange(10))
+    assert sorted(int(i) for b in dm.train_dataloader() for i in b[2]) == list(range(10))
+    # only the train split is deduplicated
+    assert dm.database.paths == default.database.paths
+    assert dm.query.paths == default.query.paths

@@ -94,6 +94,27 @@ def test_cache_images(tmp_path: Path) -> None:
         uncached[2]
 
 
+def test_deduplicated_keeps_first_rows_in_order(tmp_path: Path) -> None:
+    _write_dataset(tmp_path)
+    img = (tmp_path / "train_img.txt").read_text().splitlines()
+    lab = (tmp_path / "train_label.txt").read_text().splitlines()
+    other = " ".join("1" if v == "0" else "0" for v in lab[1].split())  # same path, new labels
+    order = [0, 1, 1, 2, 0, 3]
+    (tmp_path / "train_img.txt").write_text("\n".join([*(img[i] for i in order), img[1]]))
+    (tmp_path / "train_label.txt").write_text("\n".join([*(lab[i] for i in order), other]))
+    ds = HashingListDataset(tmp_path, "train", C, cache_images=True)
+    ds[1]
+    unique = ds.deduplicated()
+    assert len(ds) == 7 and len(unique) == 5  # rows 2 and 4 repeat rows 1 and 0
+    assert unique.paths == [img[0], img[1], img[2], img[3], img[1]]
+    assert torch.equal(unique.labels, ds.labels[[0, 1, 3, 5, 6]])
+    assert unique._sources[2].endswith("train_img.txt:4")
+    assert unique._cache == {} and set(ds._cache) == {1}  # renumbered rows: fresh cache
+    assert [index for *_, index in unique] == [0, 1, 2, 3, 4]
+    assert torch.equal(unique[3][0], ds[5][0])
+    assert len(unique.deduplicated()) == 5
+
+
 def _error(root: Path, split: str = "train", fmt: str = "auto", num_classes: int = C) -> str:
     with pytest.raises(DatasetError) as info:
         HashingListDataset(root, split, num_classes, list_format=fmt)  # type: ignore[arg-type]

@@ -97,14 +97,21 @@ def test_pipelines_shapes_and_no_normalisation() -> None:
     assert e.shape == (3, 224, 224)
     assert 0.0 <= e.min() and e.max() <= 1.0
     torch.manual_seed(0)
-    t = train_transform(36, 32)(img)
+    t = train_transform(36, 32, random=True, flip=True)(img)
     assert t.shape == (3, 32, 32)
     assert eval_transform(36, 32)(img).shape == (3, 32, 32)
-    # non-random training crop = centre crop up to a flip
-    torch.manual_seed(0)
-    c = train_transform(36, 32, random=False)(img)
+    # the default training transform is `ref`'s: Resize → CenterCrop, no flip
     ref = eval_transform(36, 32)(img)
-    assert torch.equal(c, ref) or torch.equal(c, ref.flip(-1))
+    assert repr(train_transform(36, 32)) == "Compose([Resize(36), CenterCrop(32), ToTensor()])"
+    assert all(torch.equal(train_transform(36, 32)(img), ref) for _ in range(8))
+    # centre crop + flip = centre crop up to a flip
+    torch.manual_seed(0)
+    flipped = [train_transform(36, 32, flip=True)(img) for _ in range(12)]
+    assert all(torch.equal(c, ref) or torch.equal(c, ref.flip(-1)) for c in flipped)
+    assert {torch.equal(c, ref) for c in flipped} == {True, False}
+    assert repr(train_transform(36, 32, random=True, flip=True)) == (
+        "Compose([Resize(36), RandomCrop(32), RandomHorizontalFlip(p=0.5), ToTensor()])"
+    )
     n = native_transform()(_image(64, 64))
     assert n.shape == (3, 64, 64)
     assert torch.equal(n, to_tensor(_image(64, 64)))

@@ -104,6 +104,11 @@ def test_hashnet_tanh_scale_schedule():
     assert HashNetLoss.tanh_scale(199) == 1.0
     assert HashNetLoss.tanh_scale(200) == pytest.approx(math.sqrt(2.0))
     assert HashNetLoss.tanh_scale(650) == pytest.approx(math.sqrt(1 + 0.005 * 600))
+    loss = get_loss("hashnet", bits=BITS, num_train=N, num_classes=C)
+    assert [loss.train_scale(t) for t in (0, 200, 650)] == [
+        HashNetLoss.tanh_scale(t) for t in (0, 200, 650)
+    ]
+    assert get_loss("dpsh", bits=BITS, num_train=N, num_classes=C).train_scale(650) == 1.0
 
 
 def test_hashnet_cgat_scale_option():
@@ -160,6 +165,9 @@ def test_hadamard_and_centers():
 def test_csq_refuses_48_bits():
     with pytest.raises(ValueError, match=r"K=48.*16, 32 or 64"):
         get_loss("csq", bits=48, num_train=N, num_classes=C)
+    assert "K=48" in CSQLoss.unsupported_bits(48)  # the planner skips these cells
+    assert [CSQLoss.unsupported_bits(k) for k in (16, 32, 64)] == [None] * 3
+    assert all(LOSSES.get(n).unsupported_bits(48) is None for n in list_losses() if n != "csq")
 
 
 def test_csq_has_no_bank():
