@@ -36,10 +36,27 @@ class HashingCLI(LightningCLI):
         )
 
 
+def _takes_own_config(args: list[str]) -> bool:
+    """Whether the sub-command's options name a config or ask for help / the config.
+
+    Matches every spelling argparse accepts: ``--config PATH``, ``--config=PATH``,
+    ``-c PATH``, ``-cPATH``, ``-c=PATH``, ``--print_config[=...]``, ``-h``, ``--help``.
+    Nothing after a bare ``--`` is an option.
+    """
+    for arg in args:
+        if arg == "--":
+            return False
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg
+        if name in ("--config", "--print_config", "--help", "-h"):
+            return True
+        if arg.startswith("-c") and not arg.startswith("--"):
+            return True
+    return False
+
+
 def run_lightning_cli(args: list[str]) -> HashingCLI:
     """Run LightningCLI on ``args``; ``fit`` without ``--config`` uses the packaged default."""
-    explicit = ("-c", "--config", "-h", "--help", "--print_config")
-    if args and args[0] == "fit" and not any(a in explicit for a in args[1:]):
+    if args and args[0] == "fit" and not _takes_own_config(args[1:]):
         args = [args[0], "--config", str(default_config_path()), *args[1:]]
     argv, sys.argv = sys.argv, sys.argv[:1]  # ``args`` is the whole command line
     try:

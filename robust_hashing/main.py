@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("robust_hashing.datasets.cli", "build / verify / describe the embedded data"),
 }
 
-USAGE = """usage: robust-hashing <command> [options]
+USAGE = """usage: robust-hashing [--version] <command> [options]
 
 Lightning commands (see `robust-hashing fit --help`):
   fit, validate, test, predict   train or evaluate a hashing model or a defense from YAML
@@ -28,7 +28,8 @@ Lightning commands (see `robust-hashing fit --help`):
 Benchmark commands:
 {commands}
 
-Run `robust-hashing <command> --help` for the options of one command.
+Run `robust-hashing <command> --help` for the options of one command;
+`robust-hashing --version` prints the package version.
 """
 
 
@@ -37,18 +38,60 @@ def _usage() -> str:
     return USAGE.format(commands=lines)
 
 
+def _input_error(
+    err: BaseException, kinds: tuple[type[BaseException], ...]
+) -> BaseException | None:
+    """``err``, or the exception it was explicitly raised from, if of a ``kinds`` type.
+
+    jsonargparse re-raises an error of a class's ``__init__`` (e.g. a missing
+    ``clean_checkpoint``) as a multi-line ``ValueError`` *from* the original one, so the
+    ``__cause__`` chain is followed (never ``__context__``, which would also match errors
+    merely raised while another was being handled).
+    """
+    current: BaseException | None = err
+    seen: set[int] = set()
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kinds):
+            return current
+        seen.add(id(current))
+        current = current.__cause__
+    return None
+
+
+def _run_lightning(command: str, rest: list[str]) -> int:
+    """Run a LightningCLI command; unreadable data or checkpoints end in one line (exit 1)."""
+    from robust_hashing.cli import run_lightning_cli
+    from robust_hashing.datasets.lists import DatasetError
+    from robust_hashing.tasks.checkpoint import CheckpointError
+
+    try:
+        run_lightning_cli([command, *rest])
+    except Exception as err:
+        cause = _input_error(err, (DatasetError, CheckpointError, FileNotFoundError))
+        if cause is None:
+            raise
+        print(f"robust-hashing {command}: error: {cause}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a command; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
+    if not args:
+        print(_usage(), file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
         print(_usage())
-        return 0 if args else 2
+        return 0
+    if args[0] in ("-V", "--version"):
+        from robust_hashing import __version__
+
+        print(f"robust-hashing {__version__}")
+        return 0
     command, rest = args[0], args[1:]
     if command in LIGHTNING_COMMANDS:
-        from robust_hashing.cli import run_lightning_cli
-
-        run_lightning_cli([command, *rest])
-        return 0
+        return _run_lightning(command, rest)
     if command not in COMMANDS:
         print(f"robust-hashing: unknown command {command!r}\n\n{_usage()}", file=sys.stderr)
         return 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import math
 import sys
 from pathlib import Path
@@ -21,42 +22,163 @@ import yaml
 
 from robust_hashing.io import write_json_atomic
 
+PROG = "robust-hashing attack"
+
+
+def _positive_int(text: str) -> int:
+    """Parse an integer ≥ 1 (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _hp_pair(text: str) -> tuple[str, Any]:
+    """Parse ``--hp KEY=VALUE`` (argparse type; the value is YAML)."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    if key == "targeted":
+        raise argparse.ArgumentTypeError("use --targeted instead of --hp targeted=...")
+    try:
+        return key, yaml.safe_load(value)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise argparse.ArgumentTypeError(f"invalid YAML value in {text!r} ({problem})") from None
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Append ``(default: ...)`` where an option has a default worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        default = action.default
+        if (
+            default is None
+            or default is False
+            or default == []
+            or "(default" in (action.help or "")
+        ):
+            return action.help
+        return super()._get_help_string(action)
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="robust-hashing attack", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", help="task checkpoint (clean or defended)")
-    p.add_argument("--attack", help="registered attack name, or 'all' for the whole table")
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description=__doc__.splitlines()[0],
+        formatter_class=_HelpFormatter,
+        epilog="--checkpoint and --attack are required unless --list is given.",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="task checkpoint (clean or defended); required unless --list",
+    )
+    p.add_argument(
+        "--attack",
+        help="registered attack name (see --list), or 'all' for the whole table; "
+        "required unless --list",
+    )
     p.add_argument("--targeted", action="store_true", help="run the targeted variant")
-    p.add_argument("--data", default="embedded", help="embedded | flickr25k | nuswide | coco")
-    p.add_argument("--root", default=None, help="dataset root (list files)")
+    p.add_argument(
+        "--data",
+        default="embedded",
+        help="registered data module: embedded | flickr25k | nuswide | coco "
+        "(the real datasets need --root)",
+    )
+    p.add_argument("--root", default=None, metavar="DIR", help="dataset root (list files)")
     p.add_argument("--quick", action="store_true", help="use the attack's quick profile")
     p.add_argument(
         "--hp",
         action="append",
         default=[],
+        type=_hp_pair,
         metavar="KEY=VALUE",
         help="attack hyper-parameter (YAML value), repeatable",
     )
-    p.add_argument("--top-k", type=int, default=5000, help="mAP depth (protocol: 5000)")
-    p.add_argument("--asr-n", type=int, default=100, help="N of ASR@N")
-    p.add_argument("--max-queries", type=int, default=None, help="attack only the first N")
+    p.add_argument("--top-k", type=_positive_int, default=5000, help="mAP depth (protocol: 5000)")
+    p.add_argument(
+        "--asr-n", type=_positive_int, default=100, help="N of ASR@N (success if in the top N)"
+    )
+    p.add_argument(
+        "--max-queries",
+        type=_positive_int,
+        default=None,
+        help="attack only the first N queries (default: all)",
+    )
     p.add_argument("--targets", default=None, help="file storing the dataset's target labels")
     p.add_argument("--cache-dir", default=None, help="cache of THA / ProS-GAN networks")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed", type=int, default=0, help="seed of Lightning, the target draw and the attack"
+    )
     p.add_argument("--out", default=None, help="write the report as JSON")
-    p.add_argument("--accelerator", default="auto")
+    p.add_argument(
+        "--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, cuda, mps"
+    )
     p.add_argument("--list", action="store_true", help="list the registered attacks and exit")
     return p
 
 
 def _hyper_parameters(pairs: list[str]) -> dict[str, Any]:
+    """``{key: value}`` of ``KEY=VALUE`` strings (YAML values); SystemExit on a bad pair."""
     out = {}
     for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--hp expects KEY=VALUE, got {pair!r}")
-        out[key.strip()] = yaml.safe_load(value)
+        try:
+            key, value = _hp_pair(pair)
+        except argparse.ArgumentTypeError as err:
+            raise SystemExit(f"--hp: {err}") from None
+        out[key] = value
     return out
+
+
+def accepted_hyper_parameters(cls: type) -> set[str] | None:
+    """Keyword names ``cls(model, context, **hp)`` accepts, or None if it takes any.
+
+    Walks the MRO while ``__init__`` forwards ``**kwargs`` (the cooperative pattern of the
+    built-in attacks); an ``__init__`` with ``**kwargs`` whose parents all take ``**kwargs``
+    too accepts anything.
+    """
+    names: set[str] = set()
+    forwards = False  # an __init__ seen so far takes **kwargs
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        if klass is object:
+            break
+        params = inspect.signature(init).parameters.values()
+        names.update(
+            p.name
+            for p in params
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
+        )
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            return names
+        forwards = True
+    return None if forwards else names
+
+
+def _check_hyper_parameters(names: list[str], hp: dict[str, Any]) -> str | None:
+    """The first problem of ``hp`` for the attacks ``names``, or None."""
+    from robust_hashing.attacks import ATTACKS
+
+    for key in hp:
+        refused = []
+        for name in names:
+            accepted = accepted_hyper_parameters(ATTACKS.get(name))
+            if accepted is not None and key not in accepted - {"model", "context"}:
+                refused.append((name, accepted))
+        if refused:
+            if len(names) == 1:
+                known = ", ".join(sorted(refused[0][1] - {"model", "context", "targeted"}))
+                return f"attack {names[0]!r} has no hyper-parameter {key!r}; known: {known}"
+            which = ", ".join(name for name, _ in refused)
+            return f"hyper-parameter {key!r} is not accepted by {which}"
+    return None
 
 
 def checkpoint_key(path: Path) -> str:
@@ -75,78 +197,138 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def _fail(message: object, code: int = 1) -> int:
+    """Print the one-line error of the command and return ``code``."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit code."""
+    """Run the command; returns the exit code (2: usage error, 1: unreadable input)."""
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    import lightning as L
-    from tqdm import tqdm
-
-    from robust_hashing import datamodules, tasks
-    from robust_hashing.attacks import ATTACKS, get_attack, list_attacks, load_attack_plugins
-    from robust_hashing.attacks.context import build_context
-    from robust_hashing.attacks.evaluation import AttackEvaluation
-    from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
+    from robust_hashing.attacks import ATTACKS, list_attacks, load_attack_plugins
+    from robust_hashing.datamodules import DATAMODULES
 
     load_attack_plugins()
     if args.list:
         print("\n".join(list_attacks()))
         return 0
     if not args.checkpoint or not args.attack:
-        parser.error("--checkpoint and --attack are required")
-    L.seed_everything(args.seed, workers=True)
-    ckpt = Path(args.checkpoint)
-    model = tasks.load_hash_net(ckpt)
-    dm = datamodules.get_datamodule(args.data, **({"root": args.root} if args.root else {}))
-    trainer = L.Trainer(
-        accelerator=args.accelerator,
-        devices=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-    )
-    context = build_context(
-        model,
-        dm,
-        trainer=trainer,
-        cache_dir=args.cache_dir,
-        model_key=checkpoint_key(ckpt),
-        dataset=args.data,
-    )
-    targets_all: Any = None
+        parser.error("--checkpoint and --attack are required (unless --list)")
+    # cheap checks first: nothing below loads the model or encodes a data set
+    if args.attack != "all" and args.attack not in ATTACKS:
+        known = ", ".join(list_attacks()) or "none"
+        parser.error(f"argument --attack: unknown attack {args.attack!r}; known: {known}, all")
     jobs = (
         [(n, m) for n in list_attacks() for m in ATTACKS.get(n).supported_modes]
         if args.attack == "all"
         else [(args.attack, "targeted" if args.targeted else "untargeted")]
     )
-    loader = dm.query_dataloader(args.max_queries)
-    reports = []
-    for name, mode in tqdm(jobs, desc="attacks", disable=len(jobs) == 1):
-        hp = {"targeted": mode == "targeted", "seed": args.seed, **_hyper_parameters(args.hp)}
-        attack = get_attack(name, model, context, quick=args.quick, **hp)
-        targets = None
-        if attack.targeted:
-            if targets_all is None:
-                query_labels, db_labels = dm.labels("query"), context.db_labels
-                targets_all = (
-                    load_or_draw_targets(args.targets, query_labels, db_labels, seed=args.seed)
-                    if args.targets
-                    else draw_target_labels(query_labels, db_labels, seed=args.seed)
-                )
-            targets = targets_all
-        evaluation = AttackEvaluation(
-            attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
+    for name, mode in jobs:
+        supported = ATTACKS.get(name).supported_modes
+        if mode not in supported:
+            parser.error(
+                f"attack {name!r} does not support {mode} mode; supported: {', '.join(supported)}"
+            )
+    user_hp = dict(args.hp)
+    problem = _check_hyper_parameters(sorted({n for n, _ in jobs}), user_hp)
+    if problem:
+        parser.error(f"argument --hp: {problem}")
+    if args.data not in DATAMODULES:
+        known = ", ".join(DATAMODULES.list())
+        parser.error(f"argument --data: unknown data module {args.data!r}; known: {known}")
+    dm_params = inspect.signature(DATAMODULES.get(args.data)).parameters
+    root = dm_params.get("root")
+    if root is not None and root.default is inspect.Parameter.empty and not args.root:
+        parser.error(f"--data {args.data} needs --root (the folder of its list files)")
+    return _run(args, jobs, user_hp)
+
+
+def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[str, Any]) -> int:
+    """Load, encode and attack; bad files end in a one-line error (exit 1)."""
+    import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+    from tqdm import tqdm
+
+    from robust_hashing import datamodules, tasks
+    from robust_hashing.attacks import get_attack
+    from robust_hashing.attacks.context import build_context
+    from robust_hashing.attacks.evaluation import AttackEvaluation
+    from robust_hashing.attacks.targets import (
+        draw_target_labels,
+        load_or_draw_targets,
+        read_targets,
+    )
+    from robust_hashing.datasets.lists import DatasetError
+
+    L.seed_everything(args.seed, workers=True)
+    ckpt = Path(args.checkpoint)
+    try:
+        model = tasks.load_hash_net(ckpt)
+        if args.targets and Path(args.targets).exists():
+            read_targets(args.targets)  # a corrupt file fails before the banks are encoded
+    except (FileNotFoundError, ValueError) as err:  # CheckpointError, read_targets: name the file
+        return _fail(err)
+    try:
+        trainer = L.Trainer(
+            accelerator=args.accelerator,
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_model_summary=False,
         )
-        trainer.test(evaluation, dataloaders=loader, verbose=False)
-        report = dict(evaluation.report)
-        report.update(
-            checkpoint=str(ckpt),
-            data=args.data,
-            quick=args.quick,
-            seed=args.seed,
-            hp={k: v for k, v in hp.items() if k != "targeted"},
+    except (MisconfigurationException, ValueError, RuntimeError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return _fail(f"argument --accelerator {args.accelerator!r}: {first}", 2)
+    try:
+        dm = datamodules.get_datamodule(args.data, **({"root": args.root} if args.root else {}))
+        context = build_context(
+            model,
+            dm,
+            trainer=trainer,
+            cache_dir=args.cache_dir,
+            model_key=checkpoint_key(ckpt),
+            dataset=args.data,
         )
-        reports.append(report)
+        targets_all: Any = None
+        loader = dm.query_dataloader(args.max_queries)
+        reports = []
+        for name, mode in tqdm(jobs, desc="attacks", disable=len(jobs) == 1):
+            hp = {"targeted": mode == "targeted", "seed": args.seed, **user_hp}
+            try:
+                attack = get_attack(name, model, context, quick=args.quick, **hp)
+            except (TypeError, ValueError) as err:  # a hyper-parameter value it refuses
+                return _fail(f"attack {name!r}: {err}", 2)
+            targets = None
+            if attack.targeted:
+                if targets_all is None:
+                    query_labels, db_labels = dm.labels("query"), context.db_labels
+                    if not args.targets:
+                        targets_all = draw_target_labels(query_labels, db_labels, seed=args.seed)
+                    else:
+                        try:
+                            targets_all = load_or_draw_targets(
+                                args.targets, query_labels, db_labels, seed=args.seed
+                            )
+                        except ValueError as err:  # stored targets of the wrong shape
+                            return _fail(err)
+                targets = targets_all
+            evaluation = AttackEvaluation(
+                attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
+            )
+            trainer.test(evaluation, dataloaders=loader, verbose=False)
+            report = dict(evaluation.report)
+            report.update(
+                checkpoint=str(ckpt),
+                data=args.data,
+                quick=args.quick,
+                seed=args.seed,
+                hp={k: v for k, v in hp.items() if k != "targeted"},
+            )
+            reports.append(report)
+    except (FileNotFoundError, DatasetError) as err:  # list files, images, data folders
+        return _fail(err)
     if trainer.is_global_zero:
         if len(reports) == 1:
             print(format_report({k: v for k, v in reports[0].items() if not isinstance(v, dict)}))

@@ -48,10 +48,28 @@ def _save(targets: Tensor, path: Path, seed: int) -> None:
             torch.save({"targets": targets, "seed": seed}, tmp)
 
 
-def _load(path: Path) -> Tensor:
-    if path.suffix == ".npy":
-        return torch.from_numpy(np.load(path)).float()
-    return torch.load(path, map_location="cpu", weights_only=True)["targets"].float()
+def read_targets(path: str | Path) -> Tensor:
+    """Load stored target labels (``.npy`` array or ``.pt`` dict with a ``targets`` entry).
+
+    Raises:
+        ValueError: naming the file if it cannot be read or holds no 2-D target matrix.
+    """
+    path = Path(path)
+    try:
+        if path.suffix == ".npy":
+            targets = torch.from_numpy(np.load(path, allow_pickle=False))
+        else:
+            targets = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # numpy / torch raise many kinds on a corrupt file
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"{path}: cannot read stored target labels ({reason})") from err
+    if isinstance(targets, dict):
+        if "targets" not in targets:
+            raise ValueError(f"{path}: no 'targets' entry in the stored target labels")
+        targets = targets["targets"]
+    if not isinstance(targets, Tensor) or targets.ndim != 2:
+        raise ValueError(f"{path}: stored target labels are not a 2-D matrix")
+    return targets.float()
 
 
 def load_or_draw_targets(
@@ -69,11 +87,12 @@ def load_or_draw_targets(
         Q×C float target labels (CPU).
 
     Raises:
-        ValueError: if the stored targets do not match the number of queries or classes.
+        ValueError: if the stored file cannot be read (see :func:`read_targets`) or its
+            targets do not match the number of queries or classes.
     """
     path = Path(path)
     if path.exists():
-        targets = _load(path)
+        targets = read_targets(path)
         if targets.shape != query_labels.shape:
             raise ValueError(
                 f"stored targets {path} have shape {tuple(targets.shape)}, "

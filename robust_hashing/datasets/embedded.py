@@ -272,7 +272,7 @@ def verify_embedded(root: str | Path, check_images: bool = True) -> dict[str, An
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         files, images = manifest["files"], manifest["images"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
         raise DatasetError(f"{manifest_path}: unreadable manifest ({err})") from None
     hint = f"; delete {root} to rebuild it"
     for name, expected in files.items():

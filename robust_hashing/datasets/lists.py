@@ -33,11 +33,26 @@ class DatasetError(ValueError):
     """A list file or image is missing or malformed (message names file and line)."""
 
 
+def decode_utf8(data: bytes, path: Path) -> str:
+    """``data`` (the bytes of ``path``) as text; bad UTF-8 raises a line-precise error.
+
+    Raises:
+        DatasetError: ``path:line: not UTF-8 text (byte 0x.. at offset N)``.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise DatasetError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
+        ) from None
+
+
 def _read_lines(path: Path) -> list[str]:
     """Return the lines of ``path`` with trailing blank lines dropped."""
     if not path.is_file():
         raise DatasetError(f"{path}: list file not found")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = decode_utf8(path.read_bytes(), path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     return lines

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from robust_hashing.attacks.pgd import pgd
 from robust_hashing.ops import sign
+from robust_hashing.tasks.checkpoint import CheckpointError, read_checkpoint
 from robust_hashing.tasks.encode import merge_by_index
 from robust_hashing.tasks.hashing import HashingTask
 
@@ -95,22 +96,25 @@ class DefenseTask(HashingTask, ABC):
 
         Raises:
             FileNotFoundError: if the file does not exist.
-            ValueError: if it is not a hashing-task checkpoint or its backbone / bits differ.
+            CheckpointError: (a ``ValueError``) if it is not a readable hashing-task
+                checkpoint or its backbone / bits / weights differ.
         """
         path = Path(checkpoint)
         if not path.is_file():
             raise FileNotFoundError(f"clean checkpoint not found: {path}")
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        hp = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
-        if "state_dict" not in ckpt or "bits" not in hp:
-            raise ValueError(f"{path}: not a robust_hashing task checkpoint")
+        ckpt = read_checkpoint(path)
+        hp = ckpt["hyper_parameters"]
         for key in ("backbone", "bits"):
             if key in hp and hp[key] != self.hparams[key]:
-                raise ValueError(
+                raise CheckpointError(
                     f"{path}: checkpoint {key}={hp[key]!r} differs from {self.hparams[key]!r}"
                 )
         state = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-        self.model.load_state_dict(state)
+        try:
+            self.model.load_state_dict(state)
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()[0]
+            raise CheckpointError(f"{path}: weights do not fit the model ({first})") from err
 
     # -- banks ------------------------------------------------------------------------------
     def on_fit_start(self) -> None:

@@ -3,10 +3,42 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from robust_hashing.models import HashNet, create_hash_net
+
+
+class CheckpointError(ValueError):
+    """A file is not a readable robust_hashing task checkpoint (the message names it)."""
+
+
+def read_checkpoint(checkpoint: str | Path, map_location: str = "cpu") -> dict[str, Any]:
+    """Load a Lightning checkpoint of a hashing task and check its two keys.
+
+    Returns:
+        The checkpoint dict; it has a ``state_dict`` and ``hyper_parameters["bits"]``.
+
+    Raises:
+        FileNotFoundError: if ``checkpoint`` does not exist.
+        CheckpointError: naming the file if it cannot be unpickled (truncated, not a
+            checkpoint at all) or lacks ``bits`` / ``state_dict``.
+    """
+    path = Path(checkpoint)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({reason})") from err
+    hp = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
+    if not isinstance(hp, dict) or "bits" not in hp or "state_dict" not in ckpt:
+        raise CheckpointError(
+            f"{path}: not a robust_hashing task checkpoint (no bits / state_dict)"
+        )
+    return ckpt
 
 
 def load_hash_net(checkpoint: str | Path, map_location: str = "cpu") -> HashNet:
@@ -17,17 +49,22 @@ def load_hash_net(checkpoint: str | Path, map_location: str = "cpu") -> HashNet:
 
     Raises:
         FileNotFoundError: if ``checkpoint`` does not exist.
-        ValueError: naming the file if it is not a hashing-task checkpoint.
+        CheckpointError: (a ``ValueError``) naming the file if it is not a readable
+            hashing-task checkpoint or its weights do not fit the stored backbone.
     """
     path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    hp = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
-    if "bits" not in hp or "state_dict" not in ckpt:
-        raise ValueError(f"{path}: not a robust_hashing task checkpoint (no bits / state_dict)")
-    model = create_hash_net(hp.get("backbone", "small_cnn"), int(hp["bits"]))
+    ckpt = read_checkpoint(path, map_location)
+    hp = ckpt["hyper_parameters"]
+    try:
+        model = create_hash_net(hp.get("backbone", "small_cnn"), int(hp["bits"]))
+    except (KeyError, TypeError, ValueError) as err:
+        reason = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise CheckpointError(f"{path}: cannot rebuild the stored model ({reason})") from err
     state = {k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(f"{path}: weights do not fit the stored backbone ({first})") from err
     model.eval()
     return model

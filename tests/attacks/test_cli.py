@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +13,7 @@ from torch.utils.data import DataLoader, Subset
 from robust_hashing import datamodules
 from robust_hashing.attacks import cli
 from robust_hashing.attacks.context import build_context
+from robust_hashing.models import create_hash_net
 
 from .conftest import BITS, CLASSES, ToyDataset, train_toy_model
 
@@ -156,3 +159,183 @@ def test_format_table_one_row_per_attack_and_dash_for_missing_theory():
     assert len(lines) == 4
     assert "| hag | untargeted | 0.8000 | 0.2000 | 0.1000 |" in lines[2]
     assert "| dhta | targeted | 0.1000 | 0.6000 | – |" in lines[3]
+
+
+# --------------------------------------------------------------------------- bad input
+# Every bad input ends in one line on stderr (after the usage line for a usage error) that
+# names the value or file, with exit 2 (usage) or 1 (unreadable file); nothing is encoded.
+
+NUSWIDE = Path(__file__).resolve().parents[1] / "data" / "nuswide"
+
+
+def _usage_error(capsys, argv: list[str]) -> str:
+    """Run the command expecting an argparse error; return its one error line."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("usage: robust-hashing attack")
+    assert lines[-1].startswith("robust-hashing attack: error: ")
+    return lines[-1]
+
+
+def _error(capsys, argv: list[str], code: int = 1) -> str:
+    """Run the command expecting a one-line error and exit ``code``; return the line."""
+    assert cli.main(argv) == code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and errors[0].startswith("robust-hashing attack: error: ")
+    return errors[0]
+
+
+@pytest.fixture
+def untrained_ckpt(tmp_path) -> Path:
+    """A valid checkpoint of an untrained test_cnn (loading it is cheap)."""
+    torch.manual_seed(0)
+    net = create_hash_net("test_cnn", BITS)
+    ckpt = tmp_path / "toy.ckpt"
+    state = {f"model.{k}": v for k, v in net.state_dict().items()}
+    torch.save(
+        {"hyper_parameters": {"bits": BITS, "backbone": "test_cnn"}, "state_dict": state}, ckpt
+    )
+    return ckpt
+
+
+@pytest.fixture
+def no_encoding(monkeypatch):
+    """Fail the test if a command gets as far as encoding the banks."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the banks were about to be encoded")
+
+    monkeypatch.setattr("robust_hashing.attacks.context._banks", refuse)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--checkpoint", "x.ckpt"], "--checkpoint and --attack are required"),
+        (["--checkpoint", "x.ckpt", "--attack", "nope"], "unknown attack 'nope'"),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--targeted"], "does not support targeted"),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "foo"], "KEY=VALUE, got 'foo'"),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "eps=[1"], "invalid YAML value"),
+        (
+            ["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "foo=1"],
+            "attack 'hag' has no hyper-parameter 'foo'",
+        ),
+        (
+            ["--checkpoint", "x.ckpt", "--attack", "all", "--hp", "steps=3"],
+            "hyper-parameter 'steps' is not accepted by",
+        ),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--top-k", "0"], "--top-k: must be at"),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--asr-n", "-1"], "--asr-n: must be at"),
+        (
+            ["--checkpoint", "x.ckpt", "--attack", "hag", "--max-queries", "0"],
+            "--max-queries: must be at least 1, got 0",
+        ),
+        (
+            ["--checkpoint", "x.ckpt", "--attack", "hag", "--top-k", "many"],
+            "expected a positive integer, got 'many'",
+        ),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--data", "nope"], "data module 'nope'"),
+        (["--checkpoint", "x.ckpt", "--attack", "hag", "--data", "nuswide"], "needs --root"),
+    ],
+)
+def test_attack_command_usage_errors(capsys, no_encoding, argv, expected) -> None:
+    assert expected in _usage_error(capsys, argv)
+
+
+def test_attack_command_bad_accelerator(capsys, untrained_ckpt, no_encoding) -> None:
+    line = _error(
+        capsys,
+        ["--checkpoint", str(untrained_ckpt), "--attack", "hag", "--accelerator", "bogus"],
+        code=2,
+    )
+    assert "--accelerator 'bogus'" in line
+
+
+def test_attack_command_missing_and_garbage_checkpoint(capsys, tmp_path, no_encoding) -> None:
+    missing = tmp_path / "missing.ckpt"
+    argv = ["--attack", "hag", "--accelerator", "cpu", "--checkpoint"]
+    assert str(missing) in _error(capsys, [*argv, str(missing)])
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"this is no checkpoint")
+    line = _error(capsys, [*argv, str(garbage)])
+    assert f"{garbage}: cannot read the checkpoint" in line
+    torch.save({"state_dict": {}}, garbage)  # readable, but not a task checkpoint
+    assert f"{garbage}: not a robust_hashing task checkpoint" in _error(
+        capsys, [*argv, str(garbage)]
+    )
+
+
+def test_attack_command_corrupt_targets(capsys, tmp_path, untrained_ckpt, no_encoding) -> None:
+    targets = tmp_path / "targets.pt"
+    targets.write_bytes(b"\x00\x01 not a tensor file")
+    argv = ["--checkpoint", str(untrained_ckpt), "--attack", "dhta", "--targeted"]
+    line = _error(capsys, [*argv, "--accelerator", "cpu", "--targets", str(targets)])
+    assert f"{targets}: cannot read stored target labels" in line
+
+
+def test_attack_command_broken_list_file(capsys, tmp_path, untrained_ckpt, no_encoding) -> None:
+    root = tmp_path / "nuswide"
+    root.mkdir()
+    for path in NUSWIDE.glob("*.txt"):
+        shutil.copy(path, root)
+    (root / "Flickr").symlink_to(NUSWIDE / "Flickr")
+    labels = (root / "test_label.txt").read_text().splitlines()
+    labels[2] = labels[2].rsplit(" ", 1)[0]  # one label value short
+    (root / "test_label.txt").write_text("\n".join(labels) + "\n")
+    argv = ["--checkpoint", str(untrained_ckpt), "--attack", "hag", "--accelerator", "cpu"]
+    line = _error(capsys, [*argv, "--data", "nuswide", "--root", str(root)])
+    assert "test_label.txt:3: expected 21 label values, got 20" in line
+    (root / "test_label.txt").write_bytes(b"0 1\n\xff\xfe\n")  # not UTF-8
+    line = _error(capsys, [*argv, "--data", "nuswide", "--root", str(root)])
+    assert "test_label.txt:2: not UTF-8 text" in line
+
+
+def test_attack_command_hp_value_refused_by_the_attack(capsys, untrained_ckpt, monkeypatch):
+    # a hyper-parameter the signature accepts but the attack refuses fails in one line too
+    monkeypatch.setattr(datamodules, "get_datamodule", lambda name, **kw: FakeDataModule())
+    argv = ["--checkpoint", str(untrained_ckpt), "--attack", "hag", "--accelerator", "cpu"]
+
+    def refuse(*args, **kwargs):
+        raise ValueError("eps must be in [0, 1], got 3")
+
+    monkeypatch.setattr("robust_hashing.attacks.get_attack", refuse)
+    line = _error(capsys, [*argv, "--hp", "eps=3"], code=2)
+    assert "attack 'hag': eps must be in [0, 1], got 3" in line
+
+
+def test_accepted_hyper_parameters_follow_kwargs_up_the_mro() -> None:
+    from robust_hashing.attacks import ATTACKS, HashAttack
+
+    hag = cli.accepted_hyper_parameters(ATTACKS.get("hag"))
+    assert hag is not None and {"steps", "eps", "seed"} <= hag and "proto_epochs" not in hag
+    tha = cli.accepted_hyper_parameters(ATTACKS.get("tha"))  # THA(*args, **kwargs) → PGD → base
+    assert tha is not None and {"proto_epochs", "eps", "seed", "steps"} <= tha
+
+    class Anything(HashAttack):
+        def __init__(self, *args, **kwargs) -> None:
+            pass
+
+    class Open:
+        def __init__(self, **kwargs) -> None:
+            pass
+
+    assert "eps" in cli.accepted_hyper_parameters(Anything)
+    assert cli.accepted_hyper_parameters(Open) is None
+
+
+def test_attack_help_shows_defaults_and_requirements(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "(default: 5000)" in out and "(default: embedded)" in out
+    assert "required unless --list" in out
+    for option in ("--data", "--asr-n", "--seed", "--accelerator"):
+        assert option in out
+    assert "seed of Lightning" in out and "Lightning accelerator" in out

@@ -164,6 +164,12 @@ def test_verify_missing_manifest(copy_of_built: Path) -> None:
         verify_embedded(copy_of_built)
 
 
+def test_verify_non_utf8_manifest(copy_of_built: Path) -> None:
+    (copy_of_built / "MANIFEST.json").write_bytes(b'{"files": "\xff"}')
+    with pytest.raises(DatasetError, match=r"MANIFEST\.json: unreadable manifest \(.*0xff"):
+        verify_embedded(copy_of_built)
+
+
 def test_interrupted_build_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(folder: Path, *args: object) -> None:
         (folder / "partial.txt").write_text("x")

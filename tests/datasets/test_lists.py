@@ -214,3 +214,16 @@ def test_empty_split_and_blank_lines(tmp_path: Path) -> None:
     lines = one.read_text().splitlines()
     one.write_text("\n".join([*lines[:2], "   ", *lines[2:]]) + "\n\n")
     assert "database.txt:3: empty line" in _error(tmp_path, "database", "one_file")
+
+
+@pytest.mark.parametrize("fmt", ["two_file", "one_file"])
+def test_non_utf8_list_file_names_file_and_line(tmp_path: Path, fmt: str) -> None:
+    _write_dataset(tmp_path, fmt=fmt)
+    name = "test_img.txt" if fmt == "two_file" else "test.txt"
+    lines = (tmp_path / name).read_bytes().splitlines(keepends=True)
+    lines[2] = b"imgs/caf\xe9.jpg" + lines[2][lines[2].index(b".") + 4 :]  # Latin-1 é
+    (tmp_path / name).write_bytes(b"".join(lines))
+    with pytest.raises(DatasetError, match=rf"{name}:3: not UTF-8 text \(byte 0xe9 at offset"):
+        HashingListDataset(tmp_path, "test", C)
+    with pytest.raises(DatasetError, match=rf"{name}:3: not UTF-8 text"):
+        count_rows(tmp_path, "test")

@@ -327,3 +327,58 @@ def test_cli_prepare(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
         prepare_main(["nuswide", "--help"])
     assert exc.value.code == 0
     assert "--path-style" in capsys.readouterr().out
+
+
+def _one_error_line(capsys: pytest.CaptureFixture[str], dataset: str) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and "\n" not in err
+    assert err.startswith(f"robust-hashing prepare {dataset}: error: ")
+    return err
+
+
+def test_cli_non_utf8_raw_files(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = copy_raw("nuswide", tmp_path)
+    image_list = raw / "ImageList" / "Imagelist.txt"
+    lines = image_list.read_bytes().splitlines(keepends=True)
+    image_list.write_bytes(
+        b"".join([*lines[:4], b"C:\\ImageData\\actor\\\xff\xfe.jpg\r\n", *lines[5:]])
+    )
+    argv = ["--raw", str(raw), "--out", str(tmp_path / "out"), "--query", "21", "--train", "21"]
+    assert prepare_main(["nuswide", *argv]) == 1
+    assert f"{image_list}:5: not UTF-8 text (byte 0xff" in _one_error_line(capsys, "nuswide")
+    label_file = raw / "Groundtruth" / "AllLabels" / "Labels_sky.txt"
+    image_list.write_bytes(b"".join(lines))
+    label_file.write_bytes(label_file.read_bytes().replace(b"1", b"\xb9", 1))
+    assert prepare_main(["nuswide", *argv]) == 1
+    assert f"{label_file}:" in _one_error_line(capsys, "nuswide")
+
+    coco = copy_raw("coco", tmp_path)
+    val = coco / "annotations" / "instances_val2014.json"
+    val.write_bytes(val.read_bytes().replace(b'"images"', b'"images\xe9"', 1))
+    argv = ["--raw", str(coco), "--out", str(tmp_path / "out"), "--query", "6", "--train", "10"]
+    assert prepare_main(["coco", *argv]) == 1
+    assert f"{val}:1: not UTF-8 text (byte 0xe9" in _one_error_line(capsys, "coco")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--num-classes", "0", "argument --num-classes: must be at least 1, got 0"),
+        ("--query", "0", "argument --query: must be at least 1, got 0"),
+        ("--train", "-3", "argument --train: must be at least 1, got -3"),
+        ("--seed", "-1", "argument --seed: must be at least 0, got -1"),
+        ("--query", "ten", "argument --query: expected an integer, got 'ten'"),
+    ],
+)
+def test_cli_numeric_arguments_are_checked_by_the_parser(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, expected: str
+) -> None:
+    argv = ["nuswide", "--raw", str(DATA / "nuswide"), "--out", str(tmp_path), option, value]
+    with pytest.raises(SystemExit) as exc:
+        prepare_main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"robust-hashing prepare nuswide: error: {expected}"
+    assert not list(tmp_path.iterdir())
+    with pytest.raises(PrepareError, match="num_classes must be at least 1, got 0"):
+        prepare_nuswide(DATA / "nuswide", tmp_path, query=21, train=21, num_classes=0)

@@ -28,6 +28,7 @@ from robust_hashing.datasets.prepare.common import (
     PreparedLists,
     PrepareError,
     check_split_sizes,
+    decode_utf8,
     make_split,
     write_lists,
 )
@@ -42,7 +43,7 @@ def _load_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise PrepareError(f"missing COCO annotation file: {path}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(decode_utf8(path.read_bytes(), path))
     except json.JSONDecodeError as err:
         raise PrepareError(f"{path}:{err.lineno}: invalid JSON ({err.msg})") from err
     for key in ("images", "annotations", "categories"):

@@ -92,12 +92,27 @@ def read_lines(path: Path, *, what: str) -> list[tuple[int, str]]:
         ``[(line_number, text), ...]`` for every line that is not blank.
 
     Raises:
-        PrepareError: if ``path`` is not a file.
+        PrepareError: if ``path`` is not a file or is not UTF-8 text (naming the line).
     """
     if not path.is_file():
         raise PrepareError(f"missing {what}: {path}")
-    with path.open(encoding="utf-8", errors="strict") as handle:
-        return [(i, s) for i, line in enumerate(handle, 1) if (s := line.strip())]
+    text = decode_utf8(path.read_bytes(), path).replace("\r\n", "\n").replace("\r", "\n")
+    return [(i, s) for i, line in enumerate(text.split("\n"), 1) if (s := line.strip())]
+
+
+def decode_utf8(data: bytes, path: Path) -> str:
+    """``data`` (the bytes of ``path``) as text; bad UTF-8 raises a line-precise error.
+
+    Raises:
+        PrepareError: ``path:line: not UTF-8 text (byte 0x.. at offset N)``.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise PrepareError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
+        ) from None
 
 
 def require_dir(path: Path, *, what: str) -> Path:

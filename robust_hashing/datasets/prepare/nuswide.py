@@ -175,6 +175,8 @@ def prepare_nuswide(
     Raises:
         PrepareError: on a malformed download or split sizes the data cannot give.
     """
+    if num_classes < 1:
+        raise PrepareError(f"num_classes must be at least 1, got {num_classes}")
     for name, size in (("query", query), ("train", train)):
         if size % num_classes:
             raise PrepareError(
