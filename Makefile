@@ -48,7 +48,6 @@ format: $(STAMP)
 
 leaderboard: $(STAMP)  ## re-render every leaderboard CSV/HTML (paper, paper-cpu, quick) from the JSONs
 	$(BIN)/robust-hashing leaderboard render --dir leaderboard
-	@for d in leaderboard/*/; do if [ -d $$d/results ]; then $(BIN)/robust-hashing leaderboard render --dir $$d; fi; done
 
 clean:
 	rm -rf $(VENV) .cache runs

@@ -17,10 +17,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from robust_hashing.benchmark.cache import ArtefactCache
-from robust_hashing.benchmark.grid import MODES, AttackSpec, DefenseSpec, Grid
+from robust_hashing.benchmark.grid import MODES, AttackSpec, DefenseSpec, Grid, grid_error
 
 # Hyper-parameters that configure the Lightning Trainer rather than the task.
 TRAINER_HP = ("max_epochs", "max_steps", "limit_train_batches")
+# Constructor arguments the steps set themselves (a grid ``hp`` may not repeat them).
+RUNNER_DEFENSE_ARGS = ("clean_checkpoint", "backbone", "bits", "loss", "num_train", "num_classes")
+RUNNER_ATTACK_ARGS = ("model", "context", "targeted")
+
+
+class SelectionError(ValueError):
+    """``--only`` matched no cell of the grid."""
 
 
 class Catalog(Protocol):
@@ -44,6 +51,18 @@ class Catalog(Protocol):
 
     def loss_class(self, name: str) -> Any:
         """The class registered as hashing loss ``name`` (the victim method), None if unknown."""
+        ...
+
+    def datasets(self) -> list[str]:
+        """Registered data module names (a grid's ``datasets[].name``)."""
+        ...
+
+    def methods(self) -> list[str]:
+        """Registered hashing losses (a grid's ``victim.method``)."""
+        ...
+
+    def backbones(self) -> list[str]:
+        """Registered backbones (a grid's ``victim.backbone``)."""
         ...
 
 
@@ -79,6 +98,24 @@ class RegistryCatalog:
         from robust_hashing.losses import LOSSES, list_losses
 
         return LOSSES.get(name) if name in list_losses() else None
+
+    def datasets(self) -> list[str]:
+        """Registered data module names."""
+        from robust_hashing.datamodules import DATAMODULES
+
+        return DATAMODULES.list()
+
+    def methods(self) -> list[str]:
+        """Registered hashing losses."""
+        from robust_hashing.losses import list_losses
+
+        return list(list_losses())
+
+    def backbones(self) -> list[str]:
+        """Registered backbones."""
+        from robust_hashing.models import list_backbones
+
+        return list(list_backbones())
 
 
 @dataclass
@@ -134,6 +171,95 @@ def resolve_hp(cls: Any, hp: dict[str, Any], profile: str) -> dict[str, Any]:
     return {**base, **hp}
 
 
+def accepted_hp(cls: Any) -> set[str] | None:
+    """Keyword arguments ``cls(...)`` accepts by name, or None when any name may be accepted.
+
+    An ``__init__`` taking ``**kwargs`` is taken to hand them to its base class (as every
+    defense and attack here does), so the names of the base classes' ``__init__`` count too;
+    the answer is None when that chain ends in ``object`` or in an ``__init__`` without a
+    Python signature, and for a class that defines no ``__init__`` at all.
+    """
+    names: set[str] = set()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for klass in getattr(cls, "__mro__", ()):
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        if klass is object:
+            return None
+        try:
+            params = list(inspect.signature(init).parameters.values())
+        except (TypeError, ValueError):
+            return None
+        names.update(p.name for p in params[1:] if p.kind in named)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return names
+    return None
+
+
+def _check_hp(
+    source: str, key: str, what: str, hp: dict[str, Any], cls: Any, extra: tuple[str, ...],
+    reserved: tuple[str, ...],
+) -> None:  # fmt: skip
+    for name in hp:
+        if name in reserved:
+            raise grid_error(
+                source, f"{key}.{name}", f"{name!r} is set by the runner for {what}; remove it"
+            )
+    accepted = accepted_hp(cls)
+    if accepted is None:
+        return
+    accepted = (accepted | set(extra)) - set(reserved)
+    for name in hp:
+        if name not in accepted:
+            raise grid_error(
+                source, f"{key}.{name}", f"unknown hyper-parameter of {what}; accepted: "
+                + ", ".join(sorted(accepted)),
+            )  # fmt: skip
+
+
+def _known(source: str, key: str, kind: str, name: str, known: list[str]) -> None:
+    if name not in known:
+        listed = ", ".join(sorted(known)) or "none"
+        raise grid_error(source, key, f"unknown {kind} {name!r}; known: {listed}")
+
+
+def check_grid(grid: Grid, catalog: Catalog) -> None:
+    """Check the grid's names and hyper-parameters against the registries.
+
+    Run once plugins are imported (:func:`plan` calls it): every dataset, victim method and
+    backbone, defense and attack must be registered, every attack mode supported, and every
+    ``hp`` key accepted by the class's constructor (:func:`accepted_hp`; defenses also take
+    the trainer settings ``max_epochs``, ``max_steps`` and ``limit_train_batches``).
+
+    Raises:
+        GridError: naming the grid file, the key and the value.
+    """
+    src = grid.source
+    datasets = catalog.datasets()
+    for i, ds in enumerate(grid.datasets):
+        _known(src, f"datasets[{i}].name", "dataset", ds.name, datasets)
+    _known(src, "victim.method", "victim method (hashing loss)", grid.method, catalog.methods())
+    _known(src, "victim.backbone", "backbone", grid.backbone, catalog.backbones())
+    defenses = catalog.defenses()
+    for i, dspec in enumerate(grid.defenses or ()):
+        _known(src, f"defenses[{i}].name", "defense", dspec.name, defenses)
+        _check_hp(src, f"defenses[{i}].hp", f"defense {dspec.name!r}", dspec.hp,
+                  catalog.defense_class(dspec.name), TRAINER_HP, RUNNER_DEFENSE_ARGS)  # fmt: skip
+    attacks = catalog.attacks()
+    for i, aspec in enumerate(grid.attacks or ()):
+        _known(src, f"attacks[{i}].name", "attack", aspec.name, attacks)
+        cls = catalog.attack_class(aspec.name)
+        modes = supported_modes(cls)
+        if aspec.mode is not None and aspec.mode not in modes:
+            raise grid_error(
+                src, f"attacks[{i}].mode", f"attack {aspec.name!r} does not support "
+                f"{aspec.mode} (supported: {', '.join(modes)})",
+            )  # fmt: skip
+        _check_hp(src, f"attacks[{i}].hp", f"attack {aspec.name!r}", aspec.hp, cls, (),
+                  RUNNER_ATTACK_ARGS)  # fmt: skip
+
+
 def expand_defenses(grid: Grid, catalog: Catalog) -> list[DefenseSpec]:
     """The grid's defenses, ``all`` expanded to every registered name."""
     if grid.defenses is not None:
@@ -144,15 +270,12 @@ def expand_defenses(grid: Grid, catalog: Catalog) -> list[DefenseSpec]:
 def expand_attacks(grid: Grid, catalog: Catalog) -> list[tuple[AttackSpec, str]]:
     """(attack, mode) pairs; an attack without a mode runs in each supported mode.
 
-    Raises:
-        ValueError: if the grid asks for a mode the attack does not support.
+    The names and modes are assumed valid (:func:`check_grid`).
     """
     specs = grid.attacks if grid.attacks is not None else [AttackSpec(n) for n in catalog.attacks()]
     out: list[tuple[AttackSpec, str]] = []
     for spec in specs:
         modes = supported_modes(catalog.attack_class(spec.name))
-        if spec.mode is not None and spec.mode not in modes:
-            raise ValueError(f"{grid.source}: attack {spec.name!r} does not support {spec.mode}")
         out.extend((spec, m) for m in ([spec.mode] if spec.mode else modes))
     return out
 
@@ -175,8 +298,8 @@ def victim_skip_reason(grid: Grid, catalog: Catalog, bits: int) -> str | None:
     """Why the grid's victim method cannot be trained at ``bits`` bits, or None.
 
     Asks the loss class's ``unsupported_bits`` (e.g. CSQ needs a power-of-2 K, so its
-    48-bit cells are skipped, algorithms §2). An unknown method is not skipped here: it
-    fails when its clean cell runs, as before.
+    48-bit cells are skipped, algorithms §2). An unknown method is not skipped here:
+    :func:`check_grid` rejects it.
     """
     check = getattr(catalog.loss_class(grid.method), "unsupported_bits", None)
     return check(bits) if check is not None else None
@@ -253,12 +376,17 @@ def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = 
         grid: the validated grid (plugins already imported).
         cache: where artefacts live; determines each cell's folder.
         catalog: registered defenses and attacks.
-        only: optional fnmatch pattern on cell ids; matching cells plus everything they
-            depend on are kept.
+        only: optional substring or fnmatch pattern on cell ids (see :func:`select`);
+            matching cells plus everything they depend on are kept.
 
     Code lengths the victim's loss cannot train (:func:`victim_skip_reason`) get no cells;
     :func:`skipped_victims` lists them.
+
+    Raises:
+        GridError: if the grid names something the catalog does not know (:func:`check_grid`).
+        SelectionError: if ``only`` matches no cell.
     """
+    check_grid(grid, catalog)
     defenses = expand_defenses(grid, catalog)
     attacks = expand_attacks(grid, catalog)
     cells: list[Cell] = []
@@ -276,11 +404,20 @@ def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = 
                 for aspec, mode in attacks:
                     cls = catalog.attack_class(aspec.name)
                     cells.append(_attack_cell(grid, cache, defense, aspec, mode, cls))
-    return select(cells, only) if only else cells
+    if not only:
+        return cells
+    selected = select(cells, only)
+    if not selected:
+        raise SelectionError(f"--only {only!r} matches no cell of grid {grid.source}")
+    return selected
 
 
 def select(cells: list[Cell], pattern: str) -> list[Cell]:
-    """Cells whose id matches ``pattern`` (fnmatch, ``*`` added at both ends) and their deps."""
+    """Cells whose id matches ``pattern`` and the cells they depend on.
+
+    ``pattern`` is an fnmatch pattern with ``*`` added at both ends, so a plain substring
+    matches too: ``good/weak`` keeps ``attack/<victim>/good/weak`` (and ``.../good/weak-x``).
+    """
     by_id = {c.id: c for c in cells}
     keep: set[str] = set()
     stack = [c.id for c in cells if fnmatch.fnmatch(c.id, f"*{pattern}*")]

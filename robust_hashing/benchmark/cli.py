@@ -7,12 +7,16 @@ status 1 if any) and the ``wandb sync`` command for the offline runs.
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
-from robust_hashing.benchmark.cells import RegistryCatalog
+import yaml
+
+from robust_hashing.benchmark.cells import RegistryCatalog, SelectionError, check_grid
 from robust_hashing.benchmark.executors import (
     Executor,
     InlineExecutor,
@@ -23,23 +27,97 @@ from robust_hashing.benchmark.grid import Grid, GridError, load_grid
 from robust_hashing.benchmark.plugins import PluginError, load_plugins
 from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
 
+DESCRIPTION = """\
+Fill a benchmark grid: robust-hashing benchmark --grid benchmark/quick.yaml [options]
+
+Prints one progress line per cell event, then the leaderboard table, the failures (exit
+status 1 if any) and the `wandb sync` command for the offline runs. Bad input (grid file,
+plugin, option) is reported on one line with exit status 2 before anything runs.
+"""
+
+# submitit's per-job settings that the runner sets itself for every cell.
+RUNNER_SLURM_KEYS = ("gpus_per_node", "tasks_per_node")
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?")
+
+
+def _typed(value: str) -> Any:
+    """A ``--slurm`` value with its type.
+
+    Integers, numbers and true/false are typed, ``[...]``/``{...}`` parsed as YAML, anything
+    else is kept as a string (so ``slurm_time=01:00:00`` is not read as sexagesimal 3600).
+    """
+    if _INT.fullmatch(value):
+        return int(value)
+    if _FLOAT.fullmatch(value):
+        return float(value)
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if value.startswith(("[", "{")):
+        try:
+            return yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+    return value
+
+
+def slurm_param(text: str) -> tuple[str, Any]:
+    """Parse one ``--slurm KEY=VALUE`` (argparse ``type``)."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(
+            f"expected KEY=VALUE such as slurm_partition=gpu or timeout_min=60, got {text!r}"
+        )
+    if key in RUNNER_SLURM_KEYS:
+        raise argparse.ArgumentTypeError(
+            f"{key} is set by the runner for every cell (one task, the cell's GPUs)"
+        )
+    return key, _typed(value.strip())
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Description as written; option help wrapped without breaking words at hyphens."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``benchmark`` command."""
-    p = argparse.ArgumentParser(prog="robust-hashing benchmark", description=__doc__)
-    p.add_argument("--grid", default="benchmark/quick.yaml", type=Path, help="grid YAML file")
+    p = argparse.ArgumentParser(
+        prog="robust-hashing benchmark",
+        description=DESCRIPTION,
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("--grid", default=Path("benchmark/quick.yaml"), type=Path,
+                   help="grid YAML file (default: %(default)s)")  # fmt: skip
     p.add_argument("--devices", default="auto", help="N or 'auto': GPUs to spread cells over "
-                   "(one process per GPU); on CPU, N parallel workers splitting the cores (auto = 1)")  # fmt: skip
+                   "(one process per GPU); on CPU, N parallel workers splitting the cores "
+                   "(auto = 1; default: %(default)s)")  # fmt: skip
     p.add_argument("--executor", choices=("local", "slurm", "inline"), default="local",
-                   help="local subprocesses, SLURM jobs via submitit, or in-process (debug)")  # fmt: skip
-    p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
-                   help="submitit parameter, e.g. slurm_partition=gpu (repeatable)")  # fmt: skip
+                   help="local subprocesses, SLURM jobs via submitit, or in-process (debug) "
+                   "(default: %(default)s)")  # fmt: skip
+    p.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE", type=slurm_param,
+                   help="with --executor slurm: a submitit AutoExecutor.update_parameters "
+                   "setting (repeatable): generic keys such as timeout_min=60, mem_gb=32, "
+                   "cpus_per_task=8, name=...; SLURM-only keys with the slurm_ prefix, e.g. "
+                   "slurm_partition=gpu, slurm_account=..., slurm_qos=...; integers, numbers and "
+                   "true/false are typed; gpus_per_node and tasks_per_node are set per cell "
+                   "(default timeout_min: 240)")  # fmt: skip
     p.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
                    help="import a defense/attack plugin (.py file or module; repeatable)")  # fmt: skip
-    p.add_argument("--cache-dir", default=Path(".cache/benchmark"), type=Path)
+    p.add_argument("--cache-dir", default=Path(".cache/benchmark"), type=Path,
+                   help="cached artefacts: models, attack reports, wandb runs, figures "
+                   "(default: %(default)s)")  # fmt: skip
     p.add_argument("--leaderboard-dir", default=None, type=Path,
-                   help="default: the grid's leaderboard_dir")  # fmt: skip
-    p.add_argument("--only", default=None, metavar="PATTERN", help="run matching cells (fnmatch)")
+                   help="where results/ and leaderboard.csv/.html go (default: the grid's "
+                   "leaderboard_dir)")  # fmt: skip
+    p.add_argument("--only", default=None, metavar="PATTERN",
+                   help="run only the cells whose id matches PATTERN, a substring or fnmatch "
+                   "pattern (* is added at both ends) over cell ids such as "
+                   "attack/embedded-32bit-dpsh-small_cnn/cgat/hag or clean/*, plus the cells "
+                   "they depend on; an error if it matches no cell")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the plan and what is cached")
     return p
 
@@ -57,13 +135,18 @@ def resolve_devices(value: str, accelerator: str) -> tuple[list[int], int]:
     return [], 1 if value == "auto" else int(value)
 
 
-def make_executor(name: str, cache_dir: Path, slurm: list[str], workers: int = 1) -> Executor:
-    """The executor called ``name`` (``workers``: parallel CPU workers of the local one)."""
+def make_executor(
+    name: str, cache_dir: Path, slurm: list[tuple[str, Any]], workers: int = 1
+) -> Executor:
+    """The executor called ``name``.
+
+    ``workers``: parallel CPU workers of the local one; ``slurm``: the parsed ``--slurm``
+    settings of the SLURM one (see :func:`slurm_param`).
+    """
     if name == "inline":
         return InlineExecutor()
     if name == "slurm":
-        params = dict(item.split("=", 1) for item in slurm)
-        return SlurmExecutor(cache_dir / "slurm", params)
+        return SlurmExecutor(cache_dir / "slurm", dict(slurm))
     return LocalExecutor(cpu_workers=workers)
 
 
@@ -92,18 +175,28 @@ def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
             print(f"\nwandb runs are offline; upload them with:\n  {hint}")
 
 
+def _error(err: BaseException | str) -> int:
+    """Print a one-line error and return the exit status of bad input (2)."""
+    text = " ".join(str(err).split())
+    print(f"robust-hashing benchmark: error: {text}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark command; returns the exit status (1 if a cell failed)."""
+    """Run the benchmark command; returns the exit status (1 if a cell failed, 2 on bad input)."""
     args = build_parser().parse_args(argv)
+    if args.slurm and args.executor != "slurm":
+        return _error("--slurm needs --executor slurm")
+    catalog = RegistryCatalog()
     try:
         grid = load_grid(args.grid)
         plugins = [*grid.plugins, *args.plugin]
         load_plugins(plugins)
+        check_grid(grid, catalog)
         gpus, workers = resolve_devices(str(args.devices), grid.trainer["accelerator"])
         executor = make_executor(args.executor, args.cache_dir, args.slurm, workers)
     except (GridError, PluginError, ValueError, ImportError) as err:
-        print(f"robust-hashing benchmark: error: {err}", file=sys.stderr)
-        return 2
+        return _error(err)
     opts = RunOptions(
         cache_dir=args.cache_dir,
         leaderboard_dir=args.leaderboard_dir or Path(grid.leaderboard_dir),
@@ -115,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        summary = run_grid(grid, opts, executor, RegistryCatalog())
+        summary = run_grid(grid, opts, executor, catalog)
+    except (GridError, SelectionError) as err:  # raised by plan(), before anything runs
+        return _error(err)
     except KeyboardInterrupt:
         print(
             "\nrobust-hashing benchmark: interrupted; finished cells are cached in "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -116,7 +117,14 @@ class SlurmExecutor:
 
     Args:
         folder: where submitit keeps job scripts and logs.
-        parameters: passed to ``AutoExecutor.update_parameters`` (partition, time, ...).
+        parameters: passed to ``AutoExecutor.update_parameters``: generic keys
+            (``timeout_min``, ``mem_gb``, ``cpus_per_task``, ``nodes``, ``name``) and
+            cluster-prefixed ones (``slurm_partition``, ``slurm_account``, ...);
+            ``gpus_per_node`` and ``tasks_per_node`` are set per cell.
+
+    Raises:
+        ValueError: if submitit rejects or deprecates a parameter (checked here, before any
+            job is submitted).
     """
 
     def __init__(self, folder: Path, parameters: dict[str, Any] | None = None) -> None:
@@ -129,6 +137,23 @@ class SlurmExecutor:
         self._submitit = submitit
         self.folder = Path(folder)
         self.parameters = {"timeout_min": 240, **(parameters or {})}
+        taken = sorted({"gpus_per_node", "tasks_per_node"} & set(self.parameters))
+        if taken:
+            raise ValueError(f"--slurm {taken[0]}: set by the runner for every cell")
+        hint = " (SLURM-only keys take the slurm_ prefix, e.g. slurm_partition=gpu)"
+        try:  # the debug cluster exists everywhere; its check covers every cluster's keys
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                submitit.AutoExecutor(folder=self.folder, cluster="debug").update_parameters(
+                    **self.parameters
+                )
+        except (AssertionError, NameError, TypeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            extra = hint if isinstance(err, NameError) else ""
+            raise ValueError(f"--slurm: {first}{extra}") from None
+        for warning in caught:  # "Setting 'partition' is deprecated. Use 'slurm_partition' ..."
+            if "deprecated" in str(warning.message):
+                raise ValueError(f"--slurm: {warning.message}")
 
     def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
         """Submit one job asking for ``devices`` GPUs."""

@@ -31,6 +31,8 @@ from typing import Any
 import yaml
 
 PROFILES = ("quick", "paper")
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+MAX_SEED = 2**32 - 1  # numpy's (and Lightning's seed_everything) bound
 MODES = ("untargeted", "targeted")
 ALL = "all"
 
@@ -100,7 +102,8 @@ TOP_KEYS = {
 }  # fmt: skip
 
 
-def _fail(source: str, key: str, message: str) -> GridError:
+def grid_error(source: str, key: str, message: str) -> GridError:
+    """The error for ``key`` of the grid file ``source`` (one line: file, key, message)."""
     return GridError(f"{source}: key '{key}': {message}")
 
 
@@ -108,19 +111,19 @@ def _mapping(value: Any, source: str, key: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise _fail(source, key, f"expected a mapping, got {type(value).__name__}")
+        raise grid_error(source, key, f"expected a mapping, got {type(value).__name__}")
     return dict(value)
 
 
 def _name(value: Any, source: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise _fail(source, key, f"expected a non-empty string, got {value!r}")
+        raise grid_error(source, key, f"expected a non-empty string, got {value!r}")
     return value
 
 
 def _int(value: Any, source: str, key: str, *, positive: bool = True) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or (positive and value <= 0):
-        raise _fail(
+        raise grid_error(
             source, key, f"expected a {'positive ' if positive else ''}integer, got {value!r}"
         )
     return value
@@ -131,15 +134,15 @@ def _entries(value: Any, source: str, key: str) -> list[dict[str, Any]] | None:
     if value == ALL:
         return None
     if not isinstance(value, list) or not value:
-        raise _fail(source, key, f"expected 'all' or a non-empty list, got {value!r}")
+        raise grid_error(source, key, f"expected 'all' or a non-empty list, got {value!r}")
     out = []
     for i, item in enumerate(value):
         entry = {"name": item} if isinstance(item, str) else item
         if not isinstance(entry, Mapping):
-            raise _fail(source, f"{key}[{i}]", "expected a name or a mapping with 'name'")
+            raise grid_error(source, f"{key}[{i}]", "expected a name or a mapping with 'name'")
         extra = set(entry) - {"name", "mode", "hp"}
         if extra:
-            raise _fail(source, f"{key}[{i}]", f"unknown keys {sorted(extra)}")
+            raise grid_error(source, f"{key}[{i}]", f"unknown keys {sorted(extra)}")
         out.append(dict(entry))
     return out
 
@@ -148,16 +151,16 @@ def _parse_defenses(value: Any, source: str) -> tuple[DefenseSpec, ...] | None:
     entries = _entries(value, source, "defenses")
     if entries is None:
         return None
-    specs = []
+    specs: list[DefenseSpec] = []
     for i, e in enumerate(entries):
         if "mode" in e:
-            raise _fail(source, f"defenses[{i}].mode", "defenses take no mode")
-        specs.append(
-            DefenseSpec(
-                _name(e.get("name"), source, f"defenses[{i}].name"),
-                _mapping(e.get("hp"), source, f"defenses[{i}].hp"),
+            raise grid_error(source, f"defenses[{i}].mode", "defenses take no mode")
+        name = _name(e.get("name"), source, f"defenses[{i}].name")
+        if any(s.name == name for s in specs):
+            raise grid_error(
+                source, f"defenses[{i}].name", f"defense {name!r} is listed twice (same cell ids)"
             )
-        )
+        specs.append(DefenseSpec(name, _mapping(e.get("hp"), source, f"defenses[{i}].hp")))
     return tuple(specs)
 
 
@@ -165,37 +168,41 @@ def _parse_attacks(value: Any, source: str) -> tuple[AttackSpec, ...] | None:
     entries = _entries(value, source, "attacks")
     if entries is None:
         return None
-    specs = []
+    specs: list[AttackSpec] = []
     for i, e in enumerate(entries):
         mode = e.get("mode")
         if mode is not None and mode not in MODES:
-            raise _fail(source, f"attacks[{i}].mode", f"expected one of {MODES}, got {mode!r}")
-        specs.append(
-            AttackSpec(
-                _name(e.get("name"), source, f"attacks[{i}].name"),
-                mode,
-                _mapping(e.get("hp"), source, f"attacks[{i}].hp"),
-            )
-        )
+            raise grid_error(source, f"attacks[{i}].mode", f"expected one of {MODES}, got {mode!r}")
+        name = _name(e.get("name"), source, f"attacks[{i}].name")
+        # an entry without a mode runs in every supported mode, so it overlaps any other
+        if any(s.name == name and (s.mode == mode or None in (s.mode, mode)) for s in specs):
+            raise grid_error(
+                source, f"attacks[{i}]", f"attack {name!r} is listed twice for the same mode "
+                "(same cell ids); give one entry per mode"
+            )  # fmt: skip
+        specs.append(AttackSpec(name, mode, _mapping(e.get("hp"), source, f"attacks[{i}].hp")))
     return tuple(specs)
 
 
 def _parse_datasets(value: Any, source: str) -> tuple[DatasetSpec, ...]:
     if not isinstance(value, list) or not value:
-        raise _fail(source, "datasets", "expected a non-empty list")
+        raise grid_error(source, "datasets", "expected a non-empty list")
     specs = []
     for i, item in enumerate(value):
         entry = {"name": item} if isinstance(item, str) else item
         if not isinstance(entry, Mapping):
-            raise _fail(source, f"datasets[{i}]", "expected a name or a mapping with 'name'")
+            raise grid_error(source, f"datasets[{i}]", "expected a name or a mapping with 'name'")
         extra = set(entry) - {"name", "kwargs"}
         if extra:
-            raise _fail(source, f"datasets[{i}]", f"unknown keys {sorted(extra)}")
+            raise grid_error(source, f"datasets[{i}]", f"unknown keys {sorted(extra)}")
+        name = _name(entry.get("name"), source, f"datasets[{i}].name")
+        if any(s.name == name for s in specs):
+            raise grid_error(
+                source, f"datasets[{i}].name", f"dataset {name!r} is listed twice (cell ids "
+                "name the dataset only, so the two entries would share their cells)"
+            )  # fmt: skip
         specs.append(
-            DatasetSpec(
-                _name(entry.get("name"), source, f"datasets[{i}].name"),
-                _mapping(entry.get("kwargs"), source, f"datasets[{i}].kwargs"),
-            )
+            DatasetSpec(name, _mapping(entry.get("kwargs"), source, f"datasets[{i}].kwargs"))
         )
     return tuple(specs)
 
@@ -213,16 +220,19 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
     data = _mapping(data, source, "<root>")
     unknown = set(data) - TOP_KEYS
     if unknown:
-        raise _fail(source, min(unknown), f"unknown key (allowed: {sorted(TOP_KEYS)})")
+        raise grid_error(source, min(unknown), f"unknown key (allowed: {sorted(TOP_KEYS)})")
     for required in ("datasets", "bits", "defenses", "attacks"):
         if required not in data:
-            raise _fail(source, required, "missing required key")
+            raise grid_error(source, required, "missing required key")
     profile = data.get("profile", "quick")
     if profile not in PROFILES:
-        raise _fail(source, "profile", f"expected one of {PROFILES}, got {profile!r}")
+        raise grid_error(source, "profile", f"expected one of {PROFILES}, got {profile!r}")
     bits_value = data["bits"]
     bits_list = bits_value if isinstance(bits_value, list) else [bits_value]
     bits = tuple(_int(b, source, f"bits[{i}]") for i, b in enumerate(bits_list))
+    for i, b in enumerate(bits):
+        if b in bits[:i]:
+            raise grid_error(source, f"bits[{i}]", f"{b} is listed twice (same cell ids)")
     top_k = data.get("top_k", 5000)
     if top_k is not None:
         top_k = _int(top_k, source, "top_k")
@@ -232,22 +242,37 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
     victim = _mapping(data.get("victim"), source, "victim")
     extra = set(victim) - {"method", "backbone", "hp"}
     if extra:
-        raise _fail(source, "victim", f"unknown keys {sorted(extra)}")
+        raise grid_error(source, "victim", f"unknown keys {sorted(extra)}")
     trainer = _mapping(data.get("trainer"), source, "trainer")
     unknown_trainer = set(trainer) - set(TRAINER_DEFAULTS) - {"strategy", "limit_train_batches"}
     if unknown_trainer:
-        raise _fail(source, f"trainer.{min(unknown_trainer)}", "unknown trainer setting")
+        raise grid_error(source, f"trainer.{min(unknown_trainer)}", "unknown trainer setting")
     trainer = {**TRAINER_DEFAULTS, **trainer}
+    accelerator = trainer["accelerator"]
+    if accelerator not in ACCELERATORS:
+        raise grid_error(
+            source, "trainer.accelerator", f"expected one of {ACCELERATORS}, got {accelerator!r}"
+        )
+    devices = trainer["devices"]
+    if devices != "auto" and (
+        isinstance(devices, bool) or not isinstance(devices, int) or devices < 1
+    ):
+        raise grid_error(
+            source, "trainer.devices", f"expected a positive integer or 'auto', got {devices!r}"
+        )
     _int(trainer["clean_epochs"], source, "trainer.clean_epochs")
     if trainer["defense_epochs"] is not None:
         _int(trainer["defense_epochs"], source, "trainer.defense_epochs")
+    seed = _int(data.get("seed", 0), source, "seed", positive=False)
+    if not 0 <= seed <= MAX_SEED:
+        raise grid_error(source, "seed", f"expected an integer in [0, {MAX_SEED}], got {seed}")
     plugins = data.get("plugins") or []
     if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
-        raise _fail(source, "plugins", "expected a list of module names or .py paths")
+        raise grid_error(source, "plugins", "expected a list of module names or .py paths")
     return Grid(
         name=str(data.get("name") or Path(source).stem),
         profile=profile,
-        seed=_int(data.get("seed", 0), source, "seed", positive=False),
+        seed=seed,
         top_k=top_k,
         datasets=_parse_datasets(data["datasets"], source),
         bits=bits,
@@ -267,6 +292,16 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
     )
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """One line for a YAML error: the problem and where (PyYAML's own text spans lines)."""
+    problem = getattr(err, "problem", None)
+    mark = getattr(err, "problem_mark", None)
+    if problem is None:
+        return " ".join(str(err).split())
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def load_grid(path: str | Path) -> Grid:
     """Read and validate a grid YAML file.
 
@@ -279,5 +314,5 @@ def load_grid(path: str | Path) -> Grid:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise GridError(f"{path}: not valid YAML: {err}") from None
+        raise GridError(f"{path}: not valid YAML: {_yaml_problem(err)}") from None
     return parse_grid(data, str(path))

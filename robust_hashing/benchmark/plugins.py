@@ -29,6 +29,20 @@ def _is_path(spec: str) -> bool:
     return spec.endswith(".py") or "/" in spec or "\\" in spec
 
 
+def describe_error(err: BaseException, path: Path | None = None) -> str:
+    """``Type: message`` on one line.
+
+    A SyntaxError gives its line, and its file unless that is ``path`` (the plugin itself).
+    """
+    if isinstance(err, SyntaxError):
+        where = [f"line {err.lineno}"] if err.lineno else []
+        if err.filename and (path is None or Path(err.filename).resolve() != path):
+            where.insert(0, str(err.filename))
+        return f"{type(err).__name__}: {err.msg}" + (f" ({', '.join(where)})" if where else "")
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
 def import_plugin(spec: str) -> ModuleType:
     """Import one plugin given as a ``.py`` path or a dotted module name.
 
@@ -36,29 +50,34 @@ def import_plugin(spec: str) -> ModuleType:
     it again (e.g. from the grid and from ``--plugin``) does not register twice.
 
     Raises:
-        PluginError: if the file or module does not exist or fails to import.
+        PluginError: if the file or module does not exist or fails to import; the message
+            is one line naming the plugin and the error (``plugin x.py: SyntaxError: ...``).
     """
     if not _is_path(spec):
         try:
             return importlib.import_module(spec)
-        except ImportError as err:
-            raise PluginError(f"plugin {spec!r}: cannot import module: {err}") from err
+        except ModuleNotFoundError as err:
+            if err.name and (spec == err.name or spec.startswith(err.name + ".")):
+                raise PluginError(f"plugin {spec}: cannot import module: {err}") from err
+            raise PluginError(f"plugin {spec}: {describe_error(err)}") from err  # inside it
+        except Exception as err:
+            raise PluginError(f"plugin {spec}: {describe_error(err)}") from err
     path = Path(spec).expanduser().resolve()
     if not path.is_file():
-        raise PluginError(f"plugin {spec!r}: file not found ({path})")
+        raise PluginError(f"plugin {spec}: file not found ({path})")
     name = "robust_hashing_plugin_" + hashlib.sha1(str(path).encode()).hexdigest()[:10]
     if name in sys.modules:
         return sys.modules[name]
     module_spec = importlib.util.spec_from_file_location(name, path)
     if module_spec is None or module_spec.loader is None:
-        raise PluginError(f"plugin {spec!r}: not an importable Python file")
+        raise PluginError(f"plugin {spec}: not an importable Python file")
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[name] = module
     try:
         module_spec.loader.exec_module(module)
-    except Exception:
+    except Exception as err:
         del sys.modules[name]
-        raise
+        raise PluginError(f"plugin {spec}: {describe_error(err, path)}") from err
     return module
 
 
@@ -67,7 +86,12 @@ def load_entry_points() -> list[str]:
     loaded = []
     for group in ENTRY_POINT_GROUPS:
         for entry in entry_points(group=group):
-            entry.load()
+            try:
+                entry.load()
+            except Exception as err:
+                raise PluginError(
+                    f"entry point {group}:{entry.name} ({entry.value}): {describe_error(err)}"
+                ) from err
             loaded.append(f"{group}:{entry.name}")
     return loaded
 

@@ -1,8 +1,12 @@
 """``robust-hashing leaderboard {render,validate}``.
 
 * ``render [--dir leaderboard] [--check]``: rebuild ``leaderboard.csv`` and ``leaderboard.html``
-  from ``<dir>/results``; with ``--check`` write nothing and exit 1 if the CSV is stale (CI).
+  from ``<dir>/results``; with ``--check`` write nothing and exit 1 if either is stale (CI).
 * ``validate [--dir leaderboard]``: load every result JSON and report the first schema error.
+
+``--dir`` is a leaderboard folder (one holding ``results/``) or a folder of them, such as the
+top-level ``leaderboard/`` with one folder per profile: every leaderboard folder among
+``--dir`` and its direct sub-folders is processed.
 """
 
 from __future__ import annotations
@@ -14,38 +18,99 @@ from pathlib import Path
 from robust_hashing.leaderboard.render import check_leaderboard, write_leaderboard
 from robust_hashing.leaderboard.schema import SchemaError, load_results
 
+DESCRIPTION = """\
+Validate and render the leaderboard.
+
+  render [--dir DIR] [--check]  rebuild leaderboard.csv and leaderboard.html from DIR/results;
+                                with --check write nothing and exit 1 if either is stale (CI)
+  validate [--dir DIR]          load every result JSON and report the first schema error
+
+DIR is a leaderboard folder (holding results/) or a folder of them such as leaderboard/,
+which holds one folder per profile (quick/, paper-cpu/): then every sub-folder with a
+results/ folder is processed (DIR itself too if it has one).
+"""
+DIR_HELP = "leaderboard folder, or a folder of leaderboard folders (default: %(default)s)"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Argument parser of the ``leaderboard`` command."""
-    parser = argparse.ArgumentParser(prog="robust-hashing leaderboard", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="robust-hashing leaderboard",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="action", required=True)
     render = sub.add_parser("render", help="rebuild leaderboard.csv / .html from the JSONs")
-    render.add_argument("--dir", default="leaderboard", type=Path, help="leaderboard folder")
-    render.add_argument("--title", default=None, help="HTML title (default: from the folder name)")
-    render.add_argument("--check", action="store_true", help="fail if the CSV is out of date")
+    render.add_argument("--dir", default=Path("leaderboard"), type=Path, help=DIR_HELP)
+    render.add_argument("--title", default=None,
+                        help="HTML title of one leaderboard (default: from the folder name)")  # fmt: skip
+    render.add_argument("--check", action="store_true",
+                        help="write nothing; exit 1 if the CSV or HTML is out of date")  # fmt: skip
     validate = sub.add_parser("validate", help="validate every result JSON")
-    validate.add_argument("--dir", default="leaderboard", type=Path, help="leaderboard folder")
+    validate.add_argument("--dir", default=Path("leaderboard"), type=Path, help=DIR_HELP)
     return parser
 
 
+def leaderboard_folders(root: Path) -> list[Path]:
+    """``root`` if it holds ``results/``, then its direct sub-folders that hold one.
+
+    Raises:
+        SchemaError: if neither ``root`` nor any sub-folder holds ``results/``.
+    """
+    if not root.is_dir():
+        raise SchemaError(f"{root}: no such folder")
+    folders = [root] if (root / "results").is_dir() else []
+    folders += sorted(
+        p for p in root.iterdir() if p.is_dir() and p.name != "results" and (p / "results").is_dir()
+    )
+    if not folders:
+        raise SchemaError(
+            f"{root}: no results folder, and no sub-folder with one (run the benchmark first)"
+        )
+    return folders
+
+
+def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
+    """Run ``action`` on one leaderboard folder; returns its exit status."""
+    if action == "validate":
+        results = load_results(folder / "results")
+        print(f"{len(results)} result files valid under {folder / 'results'}")
+        return 0
+    if args.check:
+        problem = check_leaderboard(folder)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        print(f"{folder / 'leaderboard.csv'} and leaderboard.html are up to date")
+        return 0
+    frame = write_leaderboard(folder, title=args.title)
+    print(f"wrote {folder / 'leaderboard.csv'} and leaderboard.html ({len(frame)} rows)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; returns the exit status."""
+    """Run the command; returns the exit status (1 if a folder is invalid or stale)."""
     args = build_parser().parse_args(argv)
     try:
-        if args.action == "validate":
-            results = load_results(args.dir / "results")
-            print(f"{len(results)} result files valid under {args.dir / 'results'}")
-            return 0
-        if args.check:
-            problem = check_leaderboard(args.dir)
-            if problem:
-                print(problem, file=sys.stderr)
-                return 1
-            print(f"{args.dir / 'leaderboard.csv'} is up to date")
-            return 0
-        frame = write_leaderboard(args.dir, title=args.title)
+        folders = leaderboard_folders(args.dir)
     except SchemaError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"wrote {args.dir / 'leaderboard.csv'} and leaderboard.html ({len(frame)} rows)")
-    return 0
+    if folders != [args.dir]:
+        if getattr(args, "title", None):
+            print(f"error: --title applies to one leaderboard; {args.dir} holds "
+                  f"{len(folders)}: pass --dir with one of them", file=sys.stderr)  # fmt: skip
+            return 2
+        subs = ", ".join(f.name for f in folders if f != args.dir)
+        if args.dir in folders:
+            print(f"{args.dir}: its own leaderboard, then those of its sub-folders: {subs}")
+        else:
+            print(f"{args.dir} has no results/ of its own; its leaderboard folders: {subs}")
+    status = 0
+    for folder in folders:
+        try:
+            status = max(status, _one(args.action, folder, args))
+        except SchemaError as err:
+            print(f"error: {err}", file=sys.stderr)
+            status = 1
+    return status

@@ -11,6 +11,8 @@ is a pure function of the JSON files.
 from __future__ import annotations
 
 import math
+import re
+import shlex
 from pathlib import Path
 
 import pandas as pd
@@ -101,10 +103,20 @@ def write_leaderboard(leaderboard_dir: str | Path, title: str | None = None) -> 
     return frame
 
 
+def page_title(html_text: str) -> str | None:
+    """The ``<title>`` of a rendered page (unescaped), None if it has none."""
+    import html
+
+    match = re.search(r"<title>(.*?)</title>", html_text, flags=re.DOTALL)
+    return html.unescape(match.group(1)) if match else None
+
+
 def check_leaderboard(leaderboard_dir: str | Path) -> str | None:
     """None if both generated files equal a fresh render of the JSONs, else what differs.
 
-    Compares ``leaderboard.csv`` first, then ``leaderboard.html`` (default title).
+    Compares ``leaderboard.csv`` first, then ``leaderboard.html`` rendered with the title
+    the existing page carries (so a board rendered with ``--title``, or copied under another
+    folder name, is not stale for that reason; :func:`default_title` if it has none).
     """
     from robust_hashing.leaderboard.html import render_html
 
@@ -115,7 +127,7 @@ def check_leaderboard(leaderboard_dir: str | Path) -> str | None:
     for path in (csv_path, html_path):
         if not path.is_file():
             return f"{path} is missing; run `robust-hashing leaderboard render --dir {root}`"
-    actual = csv_path.read_text()
+    actual = csv_path.read_text(encoding="utf-8", errors="replace")
     if actual != expected:
         diff = [
             f"  line {i + 1}: file {a!r} != rendered {b!r}"
@@ -125,8 +137,17 @@ def check_leaderboard(leaderboard_dir: str | Path) -> str | None:
             if a != b
         ]
         lines = len(actual.splitlines()), len(expected.splitlines())
-        head = f"{csv_path} differs from the JSONs ({lines[0]} vs {lines[1]} lines)"
+        head = (
+            f"{csv_path} differs from the JSONs ({lines[0]} vs {lines[1]} lines); run "
+            f"`robust-hashing leaderboard render --dir {root}`"
+        )
         return "\n".join([head, *diff[:5]])
-    if html_path.read_text() != render_html(frame, title=default_title(root)):
-        return f"{html_path} differs from the JSONs; run `robust-hashing leaderboard render`"
+    page = html_path.read_text(encoding="utf-8", errors="replace")
+    title = page_title(page) or default_title(root)
+    if page != render_html(frame, title=title):
+        keep = "" if title == default_title(root) else f" --title {shlex.quote(title)}"
+        return (
+            f"{html_path} differs from the JSONs; run "
+            f"`robust-hashing leaderboard render --dir {root}{keep}`"
+        )
     return None

@@ -118,7 +118,10 @@ def _check(value: Any, kind: str, nullable: bool, where: str) -> Any:
         BOOL: isinstance(value, bool),
     }[kind]
     if not ok:
-        raise SchemaError(f"{where}: expected a {kind}, got {type(value).__name__} {value!r}")
+        article = "an" if kind == INT else "a"
+        raise SchemaError(
+            f"{where}: expected {article} {kind}, got {type(value).__name__} {value!r}"
+        )
     if kind == NUM:
         if not math.isfinite(value):
             raise SchemaError(f"{where}: expected a finite number, got {value!r}")
@@ -190,10 +193,18 @@ def load_result(path: str | Path) -> CellResult:
         SchemaError: naming the file and the field.
     """
     path = Path(path)
+    if path.is_dir():
+        raise SchemaError(f"{path}: is a folder, expected a result file")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise SchemaError(f"{path}: not valid JSON: {err}") from None
+    except UnicodeDecodeError as err:
+        raise SchemaError(
+            f"{path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start})"
+        ) from None
+    except OSError as err:
+        raise SchemaError(f"{path}: cannot read: {err.strerror or err}") from None
     result = parse_result(data, str(path))
     parts = path.parts[-4:]
     expected = result_path(Path(), result).parts
@@ -205,15 +216,17 @@ def load_result(path: str | Path) -> CellResult:
 
 
 def load_results(results_dir: str | Path) -> list[CellResult]:
-    """Every ``*.json`` under ``results_dir``, validated, in sorted path order.
+    """Every ``*.json`` file under ``results_dir``, validated, in sorted path order.
+
+    A folder whose name ends in ``.json`` is not a result and is skipped (its files are not).
 
     Raises:
-        SchemaError: if ``results_dir`` does not exist.
+        SchemaError: if ``results_dir`` does not exist, or naming the first invalid file.
     """
     root = Path(results_dir)
     if not root.is_dir():
         raise SchemaError(f"{root}: no results folder (run the benchmark first)")
-    return [load_result(p) for p in sorted(root.rglob("*.json"))]
+    return [load_result(p) for p in sorted(root.rglob("*.json")) if not p.is_dir()]
 
 
 def dump_result(result: CellResult, results_dir: str | Path) -> Path:

@@ -55,6 +55,19 @@ class FakeCatalog:
 
         return RegistryCatalog().loss_class(name)  # the real losses (csq skips 48 bits)
 
+    def datasets(self) -> list[str]:
+        return ["fake"]
+
+    def methods(self) -> list[str]:
+        from robust_hashing.benchmark.cells import RegistryCatalog
+
+        return RegistryCatalog().methods()
+
+    def backbones(self) -> list[str]:
+        from robust_hashing.benchmark.cells import RegistryCatalog
+
+        return RegistryCatalog().backbones()
+
 
 def make_grid(**overrides: Any) -> Grid:
     data: dict[str, Any] = {

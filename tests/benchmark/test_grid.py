@@ -59,3 +59,43 @@ def test_missing_required_key_and_bad_files(tmp_path: Path) -> None:
     bad.write_text("datasets: [\n")
     with pytest.raises(GridError, match="not valid YAML"):
         load_grid(bad)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"trainer": {"devices": "zero"}},
+         "key 'trainer.devices': expected a positive integer or 'auto', got 'zero'"),
+        ({"trainer": {"devices": 0}}, "key 'trainer.devices'"),
+        ({"trainer": {"accelerator": "tpu_nonsense"}}, "key 'trainer.accelerator': expected one of"),
+        ({"seed": -1}, "key 'seed': expected an integer in [0, 4294967295], got -1"),
+        ({"datasets": ["embedded", {"name": "embedded", "kwargs": {"seed": 1}}]},
+         "key 'datasets[1].name': dataset 'embedded' is listed twice"),
+        ({"bits": [32, 16, 32]}, "key 'bits[2]': 32 is listed twice"),
+        ({"defenses": ["none", {"name": "none"}]}, "key 'defenses[1].name': defense 'none' is listed twice"),
+        ({"attacks": ["hag", {"name": "hag", "mode": "untargeted"}]},
+         "key 'attacks[1]': attack 'hag' is listed twice for the same mode"),
+        ({"attacks": [{"name": "mainstay", "mode": "targeted"}, {"name": "mainstay", "mode": "targeted"}]},
+         "key 'attacks[1]': attack 'mainstay' is listed twice"),
+    ],
+)  # fmt: skip
+def test_bad_values_give_one_line(change: dict, message: str) -> None:
+    with pytest.raises(GridError, match=re.escape(f"g.yaml: {message}")) as info:
+        parse_grid({**BASE, **change}, "g.yaml")
+    assert "\n" not in str(info.value)
+
+
+def test_one_attack_in_two_modes_and_devices_auto_are_fine() -> None:
+    grid = parse_grid({**BASE, "trainer": {"devices": "auto"}, "attacks": [
+        {"name": "mainstay", "mode": "untargeted"}, {"name": "mainstay", "mode": "targeted"}]})  # fmt: skip
+    assert [a.mode for a in grid.attacks] == ["untargeted", "targeted"]
+
+
+def test_yaml_error_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n  bad: [\n")
+    with pytest.raises(
+        GridError, match=r"bad.yaml: not valid YAML: .*\(line 2, column \d+\)$"
+    ) as info:
+        load_grid(bad)
+    assert "\n" not in str(info.value)

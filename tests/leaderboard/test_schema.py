@@ -29,7 +29,7 @@ def test_roundtrip(tmp_path: Path, record: dict) -> None:
         (lambda d: d.pop("asr"), "missing required field 'asr'"),
         (lambda d: d.update(colour=1), "unknown field 'colour'"),
         (lambda d: d.update(mode="sideways"), "field 'mode'"),
-        (lambda d: d.update(bits=32.0), "field 'bits': expected a integer"),
+        (lambda d: d.update(bits=32.0), "field 'bits': expected an integer"),
         (lambda d: d.update(clean_map=1.5), "field 'clean_map': 1.5 is outside"),
         (lambda d: d.update(adv_map=None), "field 'adv_map': required for untargeted"),
         (lambda d: d["provenance"].update(source="guessed"), "provenance.source"),
