@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -38,3 +40,20 @@ class TinyHashingDataset(Dataset):
 @pytest.fixture
 def tiny_loader() -> DataLoader:
     return DataLoader(TinyHashingDataset(40), batch_size=8, shuffle=False)
+
+
+NUSWIDE = Path(__file__).resolve().parent / "data" / "nuswide"
+
+
+@pytest.fixture
+def broken_nuswide(tmp_path: Path) -> Path:
+    """A copy of tests/data/nuswide whose test_label.txt has a row one value short (line 3)."""
+    root = tmp_path / "nuswide"
+    root.mkdir()
+    for path in NUSWIDE.glob("*.txt"):
+        shutil.copy(path, root)
+    (root / "Flickr").symlink_to(NUSWIDE / "Flickr")
+    labels = (root / "test_label.txt").read_text().splitlines()
+    labels[2] = labels[2].rsplit(" ", 1)[0]
+    (root / "test_label.txt").write_text("\n".join(labels) + "\n")
+    return root

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import torch
@@ -53,19 +52,6 @@ def _fit_config(tmp_path: Path, root: Path, model: dict | None = None) -> Path:
     return path
 
 
-def _broken_nuswide(tmp_path: Path) -> Path:
-    """tests/data/nuswide lists whose test_label.txt has a row one value short (line 3)."""
-    root = tmp_path / "nuswide"
-    root.mkdir()
-    for path in NUSWIDE.glob("*.txt"):
-        shutil.copy(path, root)
-    (root / "Flickr").symlink_to(NUSWIDE / "Flickr")
-    labels = (root / "test_label.txt").read_text().splitlines()
-    labels[2] = labels[2].rsplit(" ", 1)[0]
-    (root / "test_label.txt").write_text("\n".join(labels) + "\n")
-    return root
-
-
 def _one_error_line(err: str, command: str = "fit") -> str:
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if "error" in line.lower()]
@@ -73,9 +59,9 @@ def _one_error_line(err: str, command: str = "fit") -> str:
     return errors[0]
 
 
-def test_fit_with_a_broken_dataset_is_one_line(tmp_path, monkeypatch, capsys) -> None:
+def test_fit_with_a_broken_dataset_is_one_line(tmp_path, monkeypatch, capsys, broken_nuswide):
     monkeypatch.chdir(tmp_path)
-    config = _fit_config(tmp_path, _broken_nuswide(tmp_path))
+    config = _fit_config(tmp_path, broken_nuswide)
     assert main(["fit", f"--config={config}"]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert "test_label.txt:3: expected 21 label values, got 20" in line

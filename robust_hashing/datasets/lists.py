@@ -33,17 +33,22 @@ class DatasetError(ValueError):
     """A list file or image is missing or malformed (message names file and line)."""
 
 
-def decode_utf8(data: bytes, path: Path) -> str:
+def decode_utf8(data: bytes, path: Path, error: type[Exception] = DatasetError) -> str:
     """``data`` (the bytes of ``path``) as text; bad UTF-8 raises a line-precise error.
 
+    Args:
+        data: the file's bytes.
+        path: the file, named in the error.
+        error: the exception class raised (the prepare scripts pass their own).
+
     Raises:
-        DatasetError: ``path:line: not UTF-8 text (byte 0x.. at offset N)``.
+        DatasetError: (or ``error``) ``path:line: not UTF-8 text (byte 0x.. at offset N)``.
     """
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
-        raise DatasetError(
+        raise error(
             f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
         ) from None
 

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
+from robust_hashing.datasets.lists import decode_utf8 as _decode_utf8
+
 SPLITS: tuple[str, ...] = ("train", "test", "database")
 
 
@@ -101,18 +103,8 @@ def read_lines(path: Path, *, what: str) -> list[tuple[int, str]]:
 
 
 def decode_utf8(data: bytes, path: Path) -> str:
-    """``data`` (the bytes of ``path``) as text; bad UTF-8 raises a line-precise error.
-
-    Raises:
-        PrepareError: ``path:line: not UTF-8 text (byte 0x.. at offset N)``.
-    """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise PrepareError(
-            f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})"
-        ) from None
+    """``data`` (the bytes of ``path``) as text; bad UTF-8 raises a line-precise PrepareError."""
+    return _decode_utf8(data, path, PrepareError)
 
 
 def require_dir(path: Path, *, what: str) -> Path:
