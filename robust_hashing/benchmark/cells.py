@@ -24,6 +24,7 @@ TRAINER_HP = ("max_epochs", "max_steps", "limit_train_batches")
 # Constructor arguments the steps set themselves (a grid ``hp`` may not repeat them).
 RUNNER_DEFENSE_ARGS = ("clean_checkpoint", "backbone", "bits", "loss", "num_train", "num_classes")
 RUNNER_ATTACK_ARGS = ("model", "context", "targeted")
+RUNNER_VICTIM_ARGS = ("backbone", "bits", "loss", "num_train", "num_classes")
 
 
 class SelectionError(ValueError):
@@ -230,7 +231,8 @@ def check_grid(grid: Grid, catalog: Catalog) -> None:
     Run once plugins are imported (:func:`plan` calls it): every dataset, victim method and
     backbone, defense and attack must be registered, every attack mode supported, and every
     ``hp`` key accepted by the class's constructor (:func:`accepted_hp`; defenses also take
-    the trainer settings ``max_epochs``, ``max_steps`` and ``limit_train_batches``).
+    the trainer settings ``max_epochs``, ``max_steps`` and ``limit_train_batches``; the
+    victim's ``hp`` go to :class:`~robust_hashing.tasks.HashingTask`).
 
     Raises:
         GridError: naming the grid file, the key and the value.
@@ -241,6 +243,10 @@ def check_grid(grid: Grid, catalog: Catalog) -> None:
         _known(src, f"datasets[{i}].name", "dataset", ds.name, datasets)
     _known(src, "victim.method", "victim method (hashing loss)", grid.method, catalog.methods())
     _known(src, "victim.backbone", "backbone", grid.backbone, catalog.backbones())
+    from robust_hashing.tasks import HashingTask  # the clean step's task (steps.run_clean)
+
+    _check_hp(src, "victim.hp", "the victim's HashingTask", grid.victim_hp, HashingTask, (),
+              RUNNER_VICTIM_ARGS)  # fmt: skip
     defenses = catalog.defenses()
     for i, dspec in enumerate(grid.defenses or ()):
         _known(src, f"defenses[{i}].name", "defense", dspec.name, defenses)

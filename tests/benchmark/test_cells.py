@@ -155,6 +155,10 @@ def test_accepted_hp_follows_kwargs_to_the_base_class() -> None:
          "key 'attacks[0].hp.stepz': unknown hyper-parameter of attack 'strict'; accepted: steps"),
         ({"attacks": [{"name": "strict", "hp": {"targeted": True}}]},
          "key 'attacks[0].hp.targeted': 'targeted' is set by the runner"),
+        ({"victim": {"method": "dpsh", "backbone": "test_cnn", "hp": {"lrr": 0.1}}},
+         "key 'victim.hp.lrr': unknown hyper-parameter of the victim's HashingTask; accepted: "),
+        ({"victim": {"method": "dpsh", "backbone": "test_cnn", "hp": {"bits": 16}}},
+         "key 'victim.hp.bits': 'bits' is set by the runner for the victim's HashingTask"),
     ],
 )  # fmt: skip
 def test_check_grid_names_the_file_key_and_value(change: dict, message: str, tmp_path) -> None:
@@ -171,6 +175,7 @@ def test_check_grid_accepts_known_hp() -> None:
         defenses=[{"name": "kw", "hp": {"lam": 2, "lr": 0.1, "max_epochs": 1}},
                   {"name": "good", "hp": {"anything": 1}}],
         attacks=[{"name": "strict", "hp": {"steps": 2}}, {"name": "open", "hp": {"x": 1}}],
+        victim={"method": "dpsh", "backbone": "test_cnn", "hp": {"lr": 0.01, "optimizer": "adam"}},
     )  # fmt: skip
     check_grid(grid, StrictCatalog())
 
