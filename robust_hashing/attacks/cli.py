@@ -83,7 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         help="registered attack name (see --list), or 'all' for the whole table; "
         "required unless --list",
     )
-    p.add_argument("--targeted", action="store_true", help="run the targeted variant")
+    p.add_argument(
+        "--targeted",
+        action="store_true",
+        help="run the targeted variant (with --attack all: only the targeted attacks)",
+    )
     p.add_argument(
         "--data",
         default="embedded",
@@ -203,6 +207,20 @@ def _fail(message: object, code: int = 1) -> int:
     return code
 
 
+def attack_jobs(attack: str, targeted: bool) -> list[tuple[str, str]]:
+    """(attack, mode) pairs to run.
+
+    One pair for a named attack; for ``all``, every registered attack in each of its modes
+    (only the targeted ones when ``targeted``).
+    """
+    from robust_hashing.attacks import ATTACKS, list_attacks
+
+    if attack != "all":
+        return [(attack, "targeted" if targeted else "untargeted")]
+    pairs = [(n, m) for n in list_attacks() for m in ATTACKS.get(n).supported_modes]
+    return [(n, m) for n, m in pairs if m == "targeted"] if targeted else pairs
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (2: usage error, 1: unreadable input)."""
     parser = _parser()
@@ -220,11 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.attack != "all" and args.attack not in ATTACKS:
         known = ", ".join(list_attacks()) or "none"
         parser.error(f"argument --attack: unknown attack {args.attack!r}; known: {known}, all")
-    jobs = (
-        [(n, m) for n in list_attacks() for m in ATTACKS.get(n).supported_modes]
-        if args.attack == "all"
-        else [(args.attack, "targeted" if args.targeted else "untargeted")]
-    )
+    jobs = attack_jobs(args.attack, args.targeted)
     for name, mode in jobs:
         supported = ATTACKS.get(name).supported_modes
         if mode not in supported:

@@ -331,3 +331,15 @@ def test_attack_help_shows_defaults_and_requirements(capsys) -> None:
     for option in ("--data", "--asr-n", "--seed", "--accelerator"):
         assert option in out
     assert "seed of Lightning" in out and "Lightning accelerator" in out
+
+
+def test_attack_jobs_all_and_targeted() -> None:
+    from robust_hashing.attacks import ATTACKS, list_attacks
+    from robust_hashing.attacks.cli import attack_jobs
+
+    assert attack_jobs("hag", False) == [("hag", "untargeted")]
+    assert attack_jobs("dhta", True) == [("dhta", "targeted")]
+    every = attack_jobs("all", False)
+    assert len(every) == sum(len(ATTACKS.get(n).supported_modes) for n in list_attacks())
+    targeted = attack_jobs("all", True)
+    assert targeted == [(n, m) for n, m in every if m == "targeted"] and targeted
