@@ -26,7 +26,8 @@ def environment(accelerator: str = "auto") -> dict[str, str]:
 
     Args:
         accelerator: the cell's Lightning accelerator; a CPU cell on a GPU machine is
-            recorded as ``cpu (...)``, a GPU cell as ``cuda (<device name>)``.
+            recorded as ``cpu (<arch>, <n> cores, <t> threads)``, a GPU cell as
+            ``cuda (<device name>)``.
     """
     import torch
 
@@ -40,7 +41,12 @@ def environment(accelerator: str = "auto") -> dict[str, str]:
     if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
         device = f"cuda ({torch.cuda.get_device_name(0)})"
     else:
-        device = f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
+        # CPU results depend on the thread count (float reductions), so it is recorded too
+        threads = torch.get_num_threads()
+        device = (
+            f"cpu ({platform.machine()}, {os.cpu_count()} cores, "
+            f"{threads} thread{'s' if threads != 1 else ''})"
+        )
     return {
         "python": platform.python_version(),
         "torch": torch.__version__,
