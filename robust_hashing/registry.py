@@ -2,7 +2,8 @@
 
 Modelled on timm's registries, but strict: registering a name twice raises unless
 ``override=True``. Lookups accept exact names; :meth:`Registry.list` accepts
-fnmatch wildcards.
+fnmatch wildcards. :func:`accepted_hp` tells which keyword hyper-parameters a registered
+class accepts (the benchmark's grid check and the attack CLI use it).
 
 Example:
     >>> ATTACKS = Registry("attack")
@@ -15,8 +16,9 @@ Example:
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -93,3 +95,29 @@ class Registry(Generic[T]):
         module = getattr(obj, "__module__", "?")
         qual = getattr(obj, "__qualname__", type(obj).__name__)
         return f"{module}.{qual}"
+
+
+def accepted_hp(cls: Any) -> set[str] | None:
+    """Keyword arguments ``cls(...)`` accepts by name, or None when any name may be accepted.
+
+    An ``__init__`` taking ``**kwargs`` is taken to hand them to its base class (as every
+    defense and attack here does), so the names of the base classes' ``__init__`` count too;
+    the answer is None when that chain ends in ``object`` or in an ``__init__`` without a
+    Python signature, and for a class that defines no ``__init__`` at all.
+    """
+    names: set[str] = set()
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    for klass in getattr(cls, "__mro__", ()):
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        if klass is object:
+            return None
+        try:
+            params = list(inspect.signature(init).parameters.values())
+        except (TypeError, ValueError):
+            return None
+        names.update(p.name for p in params[1:] if p.kind in named)
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return names
+    return None

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from robust_hashing.io import write_json_atomic
+from robust_hashing.registry import accepted_hp
 
 PROG = "robust-hashing attack"
 
@@ -139,33 +140,6 @@ def _hyper_parameters(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def accepted_hyper_parameters(cls: type) -> set[str] | None:
-    """Keyword names ``cls(model, context, **hp)`` accepts, or None if it takes any.
-
-    Walks the MRO while ``__init__`` forwards ``**kwargs`` (the cooperative pattern of the
-    built-in attacks); an ``__init__`` with ``**kwargs`` whose parents all take ``**kwargs``
-    too accepts anything.
-    """
-    names: set[str] = set()
-    forwards = False  # an __init__ seen so far takes **kwargs
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        if klass is object:
-            break
-        params = inspect.signature(init).parameters.values()
-        names.update(
-            p.name
-            for p in params
-            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and p.name != "self"
-        )
-        if not any(p.kind is p.VAR_KEYWORD for p in params):
-            return names
-        forwards = True
-    return None if forwards else names
-
-
 def _check_hyper_parameters(names: list[str], hp: dict[str, Any]) -> str | None:
     """The first problem of ``hp`` for the attacks ``names``, or None."""
     from robust_hashing.attacks import ATTACKS
@@ -173,7 +147,7 @@ def _check_hyper_parameters(names: list[str], hp: dict[str, Any]) -> str | None:
     for key in hp:
         refused = []
         for name in names:
-            accepted = accepted_hyper_parameters(ATTACKS.get(name))
+            accepted = accepted_hp(ATTACKS.get(name))
             if accepted is not None and key not in accepted - {"model", "context"}:
                 refused.append((name, accepted))
         if refused:

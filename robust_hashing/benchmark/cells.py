@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from robust_hashing.benchmark.cache import ArtefactCache
 from robust_hashing.benchmark.grid import MODES, AttackSpec, DefenseSpec, Grid, grid_error
+from robust_hashing.registry import accepted_hp
 
 # Hyper-parameters that configure the Lightning Trainer rather than the task.
 TRAINER_HP = ("max_epochs", "max_steps", "limit_train_batches")
@@ -170,32 +171,6 @@ def resolve_hp(cls: Any, hp: dict[str, Any], profile: str) -> dict[str, Any]:
     """Grid hyper-parameters over the class's ``quick`` dict (quick profile only)."""
     base = dict(getattr(cls, "quick", None) or {}) if profile == "quick" else {}
     return {**base, **hp}
-
-
-def accepted_hp(cls: Any) -> set[str] | None:
-    """Keyword arguments ``cls(...)`` accepts by name, or None when any name may be accepted.
-
-    An ``__init__`` taking ``**kwargs`` is taken to hand them to its base class (as every
-    defense and attack here does), so the names of the base classes' ``__init__`` count too;
-    the answer is None when that chain ends in ``object`` or in an ``__init__`` without a
-    Python signature, and for a class that defines no ``__init__`` at all.
-    """
-    names: set[str] = set()
-    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    for klass in getattr(cls, "__mro__", ()):
-        init = vars(klass).get("__init__")
-        if init is None:
-            continue
-        if klass is object:
-            return None
-        try:
-            params = list(inspect.signature(init).parameters.values())
-        except (TypeError, ValueError):
-            return None
-        names.update(p.name for p in params[1:] if p.kind in named)
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
-            return names
-    return None
 
 
 def _check_hp(

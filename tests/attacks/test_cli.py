@@ -303,10 +303,11 @@ def test_attack_command_hp_value_refused_by_the_attack(capsys, untrained_ckpt, m
 
 def test_accepted_hyper_parameters_follow_kwargs_up_the_mro() -> None:
     from robust_hashing.attacks import ATTACKS, HashAttack
+    from robust_hashing.registry import accepted_hp
 
-    hag = cli.accepted_hyper_parameters(ATTACKS.get("hag"))
+    hag = accepted_hp(ATTACKS.get("hag"))
     assert hag is not None and {"steps", "eps", "seed"} <= hag and "proto_epochs" not in hag
-    tha = cli.accepted_hyper_parameters(ATTACKS.get("tha"))  # THA(*args, **kwargs) → PGD → base
+    tha = accepted_hp(ATTACKS.get("tha"))  # THA(*args, **kwargs) → PGD → base
     assert tha is not None and {"proto_epochs", "eps", "seed", "steps"} <= tha
 
     class Anything(HashAttack):
@@ -317,8 +318,8 @@ def test_accepted_hyper_parameters_follow_kwargs_up_the_mro() -> None:
         def __init__(self, **kwargs) -> None:
             pass
 
-    assert "eps" in cli.accepted_hyper_parameters(Anything)
-    assert cli.accepted_hyper_parameters(Open) is None
+    assert "eps" in accepted_hp(Anything)
+    assert accepted_hp(Open) is None
 
 
 def test_attack_help_shows_defaults_and_requirements(capsys) -> None:
