@@ -20,6 +20,7 @@ from torch import Tensor
 from robust_hashing.attacks.base import AttackContext, HashAttack
 from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
 from robust_hashing.metrics import (
+    P_AT_N,
     bit_flip_rate,
     mean_average_precision,
     precision_at_n,
@@ -70,7 +71,7 @@ class AttackEvaluation(L.LightningModule):
         quick: bool = False,
         top_k: int | None = 5000,
         asr_n: int = 100,
-        p_at_n: tuple[int, ...] = tuple(range(100, 1001, 10)),
+        p_at_n: tuple[int, ...] = P_AT_N,
         keep_examples: int = 8,
     ) -> None:
         super().__init__()

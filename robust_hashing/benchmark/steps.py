@@ -113,7 +113,7 @@ def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     cell's ``context/`` folder, where every attack cell of this model finds them.
     """
     from robust_hashing.attacks.context import build_context
-    from robust_hashing.metrics import mean_average_precision, pr_curve, precision_at_n
+    from robust_hashing.metrics import P_AT_N, mean_average_precision, pr_curve, precision_at_n
     from robust_hashing.tasks import encode, load_hash_net
 
     model = load_hash_net(checkpoint)
@@ -127,13 +127,12 @@ def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     db_codes, db_labels = context.db_codes, context.db_labels
     top_k = spec["runtime"].get("top_k")
     recall, precision = pr_curve(q_codes, db_codes, q_labels, db_labels)
-    ns = list(range(100, 1001, 10))
     scored = (q_codes, db_codes, q_labels, db_labels)
     return {
         "clean_map": mean_average_precision(*scored, top_k),
         "clean_map_hits": mean_average_precision(*scored, top_k, hit_only=True),
         "clean_map_full": mean_average_precision(*scored),
-        "p_at_n": {"n": ns, "precision": precision_at_n(*scored, ns).tolist()},
+        "p_at_n": {"n": list(P_AT_N), "precision": precision_at_n(*scored).tolist()},
         "pr_recall": recall.tolist(),
         "pr_precision": precision.tolist(),
     }

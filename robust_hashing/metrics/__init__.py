@@ -8,6 +8,7 @@ from robust_hashing.metrics.attack import (
     untargeted_asr,
 )
 from robust_hashing.metrics.retrieval import (
+    P_AT_N,
     ap_from_relevance,
     average_precision_per_query,
     mean_average_precision,
@@ -18,6 +19,7 @@ from robust_hashing.metrics.retrieval import (
 )
 
 __all__ = [
+    "P_AT_N",
     "PerceptibilityMeter",
     "ap_from_relevance",
     "average_precision_per_query",

@@ -16,6 +16,9 @@ from torch import Tensor
 
 from robust_hashing.ops import hamming_distance, label_overlap
 
+# The N of the P@N curve (protocol §5): 100, 110, …, 1000.
+P_AT_N: tuple[int, ...] = tuple(range(100, 1001, 10))
+
 
 def ranked_relevance(
     query_codes: Tensor,
@@ -168,7 +171,7 @@ def precision_at_n(
     db_codes: Tensor,
     query_labels: Tensor,
     db_labels: Tensor,
-    ns: Iterable[int] = range(100, 1001, 10),
+    ns: Iterable[int] = P_AT_N,
     *,
     chunk_size: int = 256,
 ) -> Tensor:
