@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from robust_hashing.errors import first_line
 from robust_hashing.io import write_json_atomic
 from robust_hashing.registry import accepted_hp
 
@@ -267,8 +268,7 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
             enable_model_summary=False,
         )
     except (MisconfigurationException, ValueError, RuntimeError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        return _fail(f"argument --accelerator {args.accelerator!r}: {first}", 2)
+        return _fail(f"argument --accelerator {args.accelerator!r}: {first_line(err)}", 2)
     try:
         dm = datamodules.get_datamodule(args.data, **({"root": args.root} if args.root else {}))
         context = build_context(

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from robust_hashing.attacks.base import unique_target_pool
+from robust_hashing.errors import first_line
 from robust_hashing.io import atomic_path
 
 
@@ -61,8 +62,7 @@ def read_targets(path: str | Path) -> Tensor:
         else:
             targets = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # numpy / torch raise many kinds on a corrupt file
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"{path}: cannot read stored target labels ({reason})") from err
+        raise ValueError(f"{path}: cannot read stored target labels ({first_line(err)})") from err
     if isinstance(targets, dict):
         if "targets" not in targets:
             raise ValueError(f"{path}: no 'targets' entry in the stored target labels")

@@ -13,6 +13,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Protocol
 
+from robust_hashing.errors import first_line
+
 
 class Executor(Protocol):
     """Launches worker processes and reports their exit status."""
@@ -148,9 +150,8 @@ class SlurmExecutor:
                     **self.parameters
                 )
         except (AssertionError, NameError, TypeError, ValueError) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             extra = hint if isinstance(err, NameError) else ""
-            raise ValueError(f"--slurm: {first}{extra}") from None
+            raise ValueError(f"--slurm: {first_line(err)}{extra}") from None
         for warning in caught:  # "Setting 'partition' is deprecated. Use 'slurm_partition' ..."
             if "deprecated" in str(warning.message):
                 raise ValueError(f"--slurm: {warning.message}")

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from robust_hashing.attacks.pgd import pgd
 from robust_hashing.ops import sign
-from robust_hashing.tasks.checkpoint import CheckpointError, read_checkpoint
+from robust_hashing.tasks.checkpoint import CheckpointError, load_model_weights, read_checkpoint
 from robust_hashing.tasks.encode import merge_by_index
 from robust_hashing.tasks.hashing import HashingTask
 
@@ -109,12 +109,7 @@ class DefenseTask(HashingTask, ABC):
                 raise CheckpointError(
                     f"{path}: checkpoint {key}={hp[key]!r} differs from {self.hparams[key]!r}"
                 )
-        state = {k[6:]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-        try:
-            self.model.load_state_dict(state)
-        except RuntimeError as err:
-            first = str(err).strip().splitlines()[0]
-            raise CheckpointError(f"{path}: weights do not fit the model ({first})") from err
+        load_model_weights(self.model, ckpt, path)
 
     # -- banks ------------------------------------------------------------------------------
     def on_fit_start(self) -> None:

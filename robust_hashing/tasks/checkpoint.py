@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
+from robust_hashing.errors import first_line
 from robust_hashing.models import HashNet, create_hash_net
 
 
@@ -31,14 +33,26 @@ def read_checkpoint(checkpoint: str | Path, map_location: str = "cpu") -> dict[s
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=False)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: cannot read the checkpoint ({reason})") from err
+        raise CheckpointError(f"{path}: cannot read the checkpoint ({first_line(err)})") from err
     hp = ckpt.get("hyper_parameters", {}) if isinstance(ckpt, dict) else {}
     if not isinstance(hp, dict) or "bits" not in hp or "state_dict" not in ckpt:
         raise CheckpointError(
             f"{path}: not a robust_hashing task checkpoint (no bits / state_dict)"
         )
     return ckpt
+
+
+def load_model_weights(model: nn.Module, ckpt: dict[str, Any], path: str | Path) -> None:
+    """Copy the ``model.*`` weights of the task checkpoint ``ckpt`` (read from ``path``).
+
+    Raises:
+        CheckpointError: naming ``path`` if the weights do not fit ``model``.
+    """
+    state = {k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not fit the model ({first_line(err)})") from err
 
 
 def load_hash_net(checkpoint: str | Path, map_location: str = "cpu") -> HashNet:
@@ -60,11 +74,6 @@ def load_hash_net(checkpoint: str | Path, map_location: str = "cpu") -> HashNet:
     except (KeyError, TypeError, ValueError) as err:
         reason = err.args[0] if isinstance(err, KeyError) and err.args else err
         raise CheckpointError(f"{path}: cannot rebuild the stored model ({reason})") from err
-    state = {k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        first = str(err).strip().splitlines()[0]
-        raise CheckpointError(f"{path}: weights do not fit the stored backbone ({first})") from err
+    load_model_weights(model, ckpt, path)
     model.eval()
     return model
