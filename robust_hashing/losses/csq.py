@@ -10,22 +10,29 @@ from robust_hashing.losses.base import LOSSES, HashLoss
 from robust_hashing.ops import sign
 
 
+def _power_of_two(n: int) -> bool:
+    return n > 0 and not n & (n - 1)
+
+
+def _bits_problem(bits: int) -> str | None:
+    """Why CSQ cannot use ``bits``-bit codes (no Hadamard centres), or None."""
+    if _power_of_two(bits):
+        return None
+    return f"CSQ needs a power-of-2 code length for its Hadamard centers, got K={bits}"
+
+
 def hadamard(order: int) -> Tensor:
     """Sylvester Hadamard matrix H_n (n a power of 2): H_1 = [1], H_2n = [[H, H], [H, −H]].
 
     Raises:
         ValueError: if ``order`` is not a positive power of 2.
     """
-    if order <= 0 or order & (order - 1):
+    if not _power_of_two(order):
         raise ValueError(f"Hadamard order must be a power of 2, got {order}")
     h = torch.ones(1, 1)
     while h.shape[0] < order:
         h = torch.cat([torch.cat([h, h], 1), torch.cat([h, -h], 1)], 0)
     return h
-
-
-def _power_of_two(n: int) -> bool:
-    return n > 0 and not n & (n - 1)
 
 
 def hash_centers(bits: int, num_classes: int, seed: int = 0) -> Tensor:
@@ -34,11 +41,9 @@ def hash_centers(bits: int, num_classes: int, seed: int = 0) -> Tensor:
     Raises:
         ValueError: if ``bits`` is not a power of 2 (CSQ cells at such K are skipped).
     """
-    if not _power_of_two(bits):
-        raise ValueError(
-            f"CSQ needs a power-of-2 code length for its Hadamard centers, got K={bits}; "
-            "use 16, 32 or 64 bits"
-        )
+    problem = _bits_problem(bits)
+    if problem is not None:
+        raise ValueError(f"{problem}; use 16, 32 or 64 bits")
     if num_classes <= 2 * bits:
         h = hadamard(bits)
         return torch.cat([h, -h], 0)[:num_classes].clone()
@@ -72,12 +77,8 @@ class CSQLoss(HashLoss):
     @classmethod
     def unsupported_bits(cls, bits: int) -> str | None:
         """A reason unless ``bits`` is a power of 2 (algorithms §2: 48-bit CSQ is skipped)."""
-        if _power_of_two(bits):
-            return None
-        return (
-            f"CSQ needs a power-of-2 code length for its Hadamard centers, got K={bits} "
-            "(algorithms §2: such CSQ cells are skipped)"
-        )
+        problem = _bits_problem(bits)
+        return None if problem is None else f"{problem} (algorithms §2: such CSQ cells are skipped)"
 
     def __init__(
         self,
