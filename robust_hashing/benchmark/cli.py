@@ -18,6 +18,7 @@ import yaml
 
 from robust_hashing.benchmark.cells import RegistryCatalog, SelectionError, check_grid
 from robust_hashing.benchmark.executors import (
+    RUNNER_SLURM_KEYS,
     Executor,
     InlineExecutor,
     LocalExecutor,
@@ -35,8 +36,6 @@ status 1 if any) and the `wandb sync` command for the offline runs. Bad input (g
 plugin, option) is reported on one line with exit status 2 before anything runs.
 """
 
-# submitit's per-job settings that the runner sets itself for every cell.
-RUNNER_SLURM_KEYS = ("gpus_per_node", "tasks_per_node")
 _INT = re.compile(r"[-+]?[0-9]+")
 _FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?")
 

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 from robust_hashing.errors import first_line
 
+# submitit's per-job settings that the runner sets itself for every cell (one task, its GPUs).
+RUNNER_SLURM_KEYS = ("gpus_per_node", "tasks_per_node")
+
 
 class Executor(Protocol):
     """Launches worker processes and reports their exit status."""
@@ -139,7 +142,7 @@ class SlurmExecutor:
         self._submitit = submitit
         self.folder = Path(folder)
         self.parameters = {"timeout_min": 240, **(parameters or {})}
-        taken = sorted({"gpus_per_node", "tasks_per_node"} & set(self.parameters))
+        taken = sorted(set(RUNNER_SLURM_KEYS) & set(self.parameters))
         if taken:
             raise ValueError(f"--slurm {taken[0]}: set by the runner for every cell")
         hint = " (SLURM-only keys take the slurm_ prefix, e.g. slurm_partition=gpu)"
