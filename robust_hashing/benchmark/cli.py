@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from robust_hashing.benchmark.cells import RegistryCatalog, SelectionError, check_grid
+from robust_hashing.benchmark.cells import RegistryCatalog, SelectionError
 from robust_hashing.benchmark.executors import (
     RUNNER_SLURM_KEYS,
     Executor,
@@ -191,7 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         grid = load_grid(args.grid)
         plugins = [*grid.plugins, *args.plugin]
         load_plugins(plugins)
-        check_grid(grid, catalog)
         gpus, workers = resolve_devices(str(args.devices), grid.trainer["accelerator"])
         executor = make_executor(args.executor, args.cache_dir, args.slurm, workers)
     except (GridError, PluginError, ValueError, ImportError) as err:
@@ -208,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = run_grid(grid, opts, executor, catalog)
-    except (GridError, SelectionError) as err:  # raised by plan(), before anything runs
+    except (GridError, SelectionError) as err:  # plan()'s grid check and --only, before any cell
         return _error(err)
     except KeyboardInterrupt:
         print(
