@@ -129,18 +129,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _hyper_parameters(pairs: list[str]) -> dict[str, Any]:
-    """``{key: value}`` of ``KEY=VALUE`` strings (YAML values); SystemExit on a bad pair."""
-    out = {}
-    for pair in pairs:
-        try:
-            key, value = _hp_pair(pair)
-        except argparse.ArgumentTypeError as err:
-            raise SystemExit(f"--hp: {err}") from None
-        out[key] = value
-    return out
-
-
 def _check_hyper_parameters(names: list[str], hp: dict[str, Any]) -> str | None:
     """The first problem of ``hp`` for the attacks ``names``, or None."""
     from robust_hashing.attacks import ATTACKS

@@ -124,8 +124,9 @@ def test_attack_command_list_and_errors(capsys) -> None:
     with pytest.raises(SystemExit):
         cli.main(["--attack", "hag"])
     with pytest.raises(SystemExit):
-        cli._hyper_parameters(["novalue"])
-    assert cli._hyper_parameters(["steps=3", "eps=0.5", "flag=true"]) == {
+        cli.main(["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "novalue"])
+    hp = ["--hp", "steps=3", "--hp", "eps=0.5", "--hp", "flag=true"]
+    assert dict(cli._parser().parse_args(hp).hp) == {
         "steps": 3,
         "eps": 0.5,
         "flag": True,
