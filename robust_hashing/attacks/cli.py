@@ -20,22 +20,12 @@ from typing import Any
 
 import yaml
 
-from robust_hashing.errors import first_line
+from robust_hashing.errors import first_line, int_at_least
 from robust_hashing.io import write_json_atomic
 from robust_hashing.registry import accepted_hp
 
 PROG = "robust-hashing attack"
-
-
-def _positive_int(text: str) -> int:
-    """Parse an integer ≥ 1 (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+_positive_int = int_at_least(1, "a positive integer")  # argparse type of the counts
 
 
 def _hp_pair(text: str) -> tuple[str, Any]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from robust_hashing.datasets.prepare import coco, flickr25k, nuswide
 from robust_hashing.datasets.prepare.common import PreparedLists, PrepareError
+from robust_hashing.errors import int_at_least
 
 DESCRIPTION = """\
 Build train/test/database list files (both the two-file {split}_img.txt + {split}_label.txt
@@ -47,21 +47,6 @@ RAW_LAYOUTS = {
 }
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """Argparse type accepting an integer ≥ ``minimum`` (a usage error names the value)."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``prepare`` argument parser, one sub-command per dataset."""
     parser = argparse.ArgumentParser(prog="robust-hashing prepare", description=DESCRIPTION)
@@ -71,18 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--raw", type=Path, required=True, help="root of the raw download")
         p.add_argument("--out", type=Path, default=None, help="output folder (default: --raw)")
         p.add_argument(
-            "--seed", type=_int_at_least(0), default=0, help="split sampling seed (default: 0)"
+            "--seed", type=int_at_least(0), default=0, help="split sampling seed (default: 0)"
         )
         p.add_argument(
-            "--query", type=_int_at_least(1), default=query, help=f"query images ({query})"
+            "--query", type=int_at_least(1), default=query, help=f"query images ({query})"
         )
-        p.add_argument(
-            "--train", type=_int_at_least(1), default=train, help=f"train rows ({train})"
-        )
+        p.add_argument("--train", type=int_at_least(1), default=train, help=f"train rows ({train})")
         if name == "nuswide":
             p.add_argument(
                 "--num-classes",
-                type=_int_at_least(1),
+                type=int_at_least(1),
                 default=nuswide.DEFAULT_NUM_CLASSES,
                 help="keep this many most frequent concepts (default: 21)",
             )
