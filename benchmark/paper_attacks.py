@@ -24,6 +24,7 @@ from robust_hashing.benchmark.cache import ArtefactCache
 from robust_hashing.benchmark.cells import RegistryCatalog, attack_cell_id, plan
 from robust_hashing.benchmark.grid import load_grid
 from robust_hashing.benchmark.steps import run_attack
+from robust_hashing.errors import key_value
 from robust_hashing.io import write_json_atomic
 
 
@@ -75,19 +76,19 @@ def main() -> None:
         "--hp",
         action="append",
         default=[],
-        metavar="ATTACK.KEY=INT",
+        type=key_value("hag.steps=500"),
+        metavar="ATTACK.KEY=VALUE",
         help="override a paper default, e.g. hag.steps=500",
     )
     p.add_argument("--defenses", default=None, help="comma-separated subset (default: all)")
     p.add_argument("--out", type=Path, default=None, help="write all reports as JSON")
     args = p.parse_args()
-    overrides: dict[str, dict[str, int]] = {}
-    for item in args.hp:
-        key, _, value = item.partition("=")
+    overrides: dict[str, dict[str, object]] = {}
+    for key, value in args.hp:
         name, _, hp = key.partition(".")
-        if not (name and hp and value.lstrip("-").isdigit()):
-            p.error(f"--hp {item!r}: expected ATTACK.KEY=INT, e.g. hag.steps=500")
-        overrides.setdefault(name, {})[hp] = int(value)
+        if not (name and hp):
+            p.error(f"--hp {key}={value}: expected ATTACK.KEY=VALUE, e.g. hag.steps=500")
+        overrides.setdefault(name, {})[hp] = value
     jobs = [(a.split(":")[0], a.endswith(":targeted")) for a in args.attacks.split(",")]
     rows, reports = [], []
     wanted = None if args.defenses is None else set(args.defenses.split(","))

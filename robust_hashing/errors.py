@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?")
 
 
 def first_line(err: BaseException) -> str:
@@ -35,5 +42,58 @@ def int_at_least(minimum: int, expected: str = "an integer") -> Callable[[str], 
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
         return value
+
+    return parse
+
+
+def typed_value(text: str) -> Any:
+    """A command-line value with its type, the same for every ``KEY=VALUE`` option.
+
+    Integers and decimal numbers (``1e-3`` included) become numbers, ``true``/``false``
+    booleans, ``null`` None, ``[...]``/``{...}`` are read as YAML; anything else stays a
+    string, so ``01:00:00`` is not read as sexagesimal 3600 and ``yes`` is not a boolean.
+
+    Raises:
+        argparse.ArgumentTypeError: a ``[...]``/``{...}`` value that is not valid YAML.
+
+    Example:
+        >>> [typed_value(v) for v in ("60", "7.5", "1e-3", "True", "null", "01:00:00")]
+        [60, 7.5, 0.001, True, None, '01:00:00']
+        >>> typed_value("{constraint: a100}")
+        {'constraint': 'a100'}
+    """
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    if text.lower() in ("null", "~"):
+        return None
+    if text.startswith(("[", "{")):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            problem = getattr(err, "problem", None) or type(err).__name__
+            raise argparse.ArgumentTypeError(f"invalid YAML value {text!r} ({problem})") from None
+    return text
+
+
+def key_value(
+    example: str, value: Callable[[str], Any] = typed_value
+) -> Callable[[str], tuple[str, Any]]:
+    """Argparse ``type`` of a ``KEY=VALUE`` option; a usage error shows ``example``.
+
+    Args:
+        example: a valid pair, quoted in the error for a value without ``=`` or key.
+        value: parses the text after the first ``=`` (default :func:`typed_value`).
+    """
+
+    def parse(text: str) -> tuple[str, Any]:
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"expected KEY=VALUE such as {example}, got {text!r}")
+        return key, value(raw.strip())
 
     return parse

@@ -18,9 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from robust_hashing.errors import first_line, int_at_least
+from robust_hashing.errors import first_line, int_at_least, key_value
 from robust_hashing.io import write_json_atomic
 from robust_hashing.registry import accepted_hp
 
@@ -28,19 +26,15 @@ PROG = "robust-hashing attack"
 _positive_int = int_at_least(1, "a positive integer")  # argparse type of the counts
 
 
+_hp_key_value = key_value("steps=20 or eps=0.05")
+
+
 def _hp_pair(text: str) -> tuple[str, Any]:
-    """Parse ``--hp KEY=VALUE`` (argparse type; the value is YAML)."""
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    """Parse ``--hp KEY=VALUE`` (argparse type; values typed by ``typed_value``)."""
+    key, value = _hp_key_value(text)
     if key == "targeted":
         raise argparse.ArgumentTypeError("use --targeted instead of --hp targeted=...")
-    try:
-        return key, yaml.safe_load(value)
-    except yaml.YAMLError as err:
-        problem = getattr(err, "problem", None) or type(err).__name__
-        raise argparse.ArgumentTypeError(f"invalid YAML value in {text!r} ({problem})") from None
+    return key, value
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -94,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         type=_hp_pair,
         metavar="KEY=VALUE",
-        help="attack hyper-parameter (YAML value), repeatable",
+        help="attack hyper-parameter, repeatable (numbers, true/false, null and [..]/{..} typed)",
     )
     p.add_argument("--top-k", type=_positive_int, default=5000, help="mAP depth (protocol: 5000)")
     p.add_argument(

@@ -7,14 +7,11 @@ status 1 if any) and the ``wandb sync`` command for the offline runs.
 from __future__ import annotations
 
 import argparse
-import re
 import signal
 import sys
 import textwrap
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from robust_hashing.benchmark.cells import RegistryCatalog, SelectionError
 from robust_hashing.benchmark.executors import (
@@ -27,6 +24,7 @@ from robust_hashing.benchmark.executors import (
 from robust_hashing.benchmark.grid import Grid, GridError, load_grid
 from robust_hashing.benchmark.plugins import PluginError, load_plugins
 from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
+from robust_hashing.errors import key_value
 
 DESCRIPTION = """\
 Fill a benchmark grid: robust-hashing benchmark --grid benchmark/quick.yaml [options]
@@ -36,43 +34,17 @@ status 1 if any) and the `wandb sync` command for the offline runs. Bad input (g
 plugin, option) is reported on one line with exit status 2 before anything runs.
 """
 
-_INT = re.compile(r"[-+]?[0-9]+")
-_FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?")
-
-
-def _typed(value: str) -> Any:
-    """A ``--slurm`` value with its type.
-
-    Integers, numbers and true/false are typed, ``[...]``/``{...}`` parsed as YAML, anything
-    else is kept as a string (so ``slurm_time=01:00:00`` is not read as sexagesimal 3600).
-    """
-    if _INT.fullmatch(value):
-        return int(value)
-    if _FLOAT.fullmatch(value):
-        return float(value)
-    if value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if value.startswith(("[", "{")):
-        try:
-            return yaml.safe_load(value)
-        except yaml.YAMLError:
-            return value
-    return value
+_slurm_pair = key_value("slurm_partition=gpu or timeout_min=60")
 
 
 def slurm_param(text: str) -> tuple[str, Any]:
-    """Parse one ``--slurm KEY=VALUE`` (argparse ``type``)."""
-    key, sep, value = text.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(
-            f"expected KEY=VALUE such as slurm_partition=gpu or timeout_min=60, got {text!r}"
-        )
+    """Parse one ``--slurm KEY=VALUE`` (argparse ``type``); values typed by ``typed_value``."""
+    key, value = _slurm_pair(text)
     if key in RUNNER_SLURM_KEYS:
         raise argparse.ArgumentTypeError(
             f"{key} is set by the runner for every cell (one task, the cell's GPUs)"
         )
-    return key, _typed(value.strip())
+    return key, value
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):

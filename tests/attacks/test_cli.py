@@ -125,10 +125,10 @@ def test_attack_command_list_and_errors(capsys) -> None:
         cli.main(["--attack", "hag"])
     with pytest.raises(SystemExit):
         cli.main(["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "novalue"])
-    hp = ["--hp", "steps=3", "--hp", "eps=0.5", "--hp", "flag=true"]
+    hp = ["--hp", "steps=3", "--hp", "eps=1e-3", "--hp", "flag=true"]
     assert dict(cli._parser().parse_args(hp).hp) == {
         "steps": 3,
-        "eps": 0.5,
+        "eps": 0.001,  # a float, where YAML 1.1 would have kept the string "1e-3"
         "flag": True,
     }
 
@@ -220,7 +220,10 @@ def no_encoding(monkeypatch):
         (["--checkpoint", "x.ckpt"], "--checkpoint and --attack are required"),
         (["--checkpoint", "x.ckpt", "--attack", "nope"], "unknown attack 'nope'"),
         (["--checkpoint", "x.ckpt", "--attack", "hag", "--targeted"], "does not support targeted"),
-        (["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "foo"], "KEY=VALUE, got 'foo'"),
+        (
+            ["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "foo"],
+            "expected KEY=VALUE such as steps=20 or eps=0.05, got 'foo'",
+        ),
         (["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "eps=[1"], "invalid YAML value"),
         (
             ["--checkpoint", "x.ckpt", "--attack", "hag", "--hp", "foo=1"],
