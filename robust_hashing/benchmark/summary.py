@@ -40,6 +40,8 @@ def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
         bit_flip=report.get("bit_flip"),
         bounded=bounded,
         footnote="" if bounded else "unbounded attack (as published); see rmse",
+        top_k=None if report.get("top_k") is None else int(report["top_k"]),
+        n_queries=int(report["n_queries"]),
         provenance=Provenance(
             config_hash=cell.key,
             code_commit=env["code_commit"],

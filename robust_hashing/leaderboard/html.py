@@ -39,6 +39,8 @@ svg text { font-size: 11px; font-family: sans-serif; }
 
 
 def _cell(value: object) -> str:
+    if value is None or value is pd.NA:
+        return '<td class="num" data-value="">–</td>'
     if isinstance(value, float):
         if math.isnan(value):
             return '<td class="num" data-value="">–</td>'
@@ -60,13 +62,27 @@ def table_html(frame: pd.DataFrame) -> str:
     return f'<table class="leaderboard">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
 
 
+def _group_label(names: list[str], key: tuple[object, ...]) -> list[str]:
+    """``embedded / 32 / … / top_k 1000 / 40 queries`` (null top_k = the full database)."""
+    out = []
+    for name, value in zip(names, key, strict=True):
+        missing = value is None or value is pd.NA
+        if name == "top_k":
+            out.append("full ranking" if missing else f"top_k {value}")
+        elif name == "n_queries":
+            out.append("queries ?" if missing else f"{value} queries")
+        else:
+            out.append(str(value))
+    return out
+
+
 def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
     """Horizontal bar chart of robust mAP per defense, one block per group, as inline SVG."""
     label_w, gap, y = 160, 24, 10
     parts: list[str] = []
     scale = width - label_w - 60
-    for key, group in frame.groupby(GROUP_COLUMNS, sort=True):
-        title = html.escape(" / ".join(str(k) for k in key))
+    for key, group in frame.groupby(GROUP_COLUMNS, sort=True, dropna=False):
+        title = html.escape(" / ".join(_group_label(GROUP_COLUMNS, key)))
         parts.append(f'<text x="0" y="{y + 12}" font-weight="bold">{title}</text>')
         y += gap
         for row in group.sort_values(["rank", "defense"]).itertuples(index=False):
@@ -97,7 +113,10 @@ def render_html(frame: pd.DataFrame, title: str = "Leaderboard") -> str:
 <body>
 <h1>{safe}</h1>
 <p>Robust mAP = worst case (minimum) mAP over the untargeted attacks; higher is better.
-Targeted columns hold t-mAP (lower is better for a defense). Click a header to sort.</p>
+Targeted columns hold t-mAP (lower is better for a defense). Rows are ranked within one
+dataset, code length, victim, profile, mAP depth (top_k) and query count; a row with
+attacks <em>missing</em> that its group has is ranked after the complete rows. Click a
+header to sort.</p>
 <h2>Robust mAP per defense</h2>
 {chart_svg(frame)}
 <h2>Table</h2>

@@ -1,11 +1,17 @@
 """Deterministic leaderboard: result JSONs → one DataFrame → ``leaderboard.csv`` / ``.html``.
 
-One row per (dataset, bits, method, backbone, profile, defense) with the clean mAP, the
-worst-case robust mAP (minimum mAP over the untargeted attacks), the rank by it inside its
-(dataset, bits, method, backbone, profile) group, and one column per attack: the mAP under
-attack for untargeted attacks, the t-mAP (``<attack>-targeted``; lower is better for a
-defense) for targeted ones. Columns come in a fixed order and rows are sorted, so the CSV
-is a pure function of the JSON files.
+One row per (dataset, bits, method, backbone, profile, top_k, n_queries, defense) with the
+clean mAP, the worst-case robust mAP (minimum mAP over the untargeted attacks), the rank by
+it inside its group (the same row key without the defense: only figures measured the same
+way are ranked together), and one column per attack: the mAP under attack for untargeted
+attacks, the t-mAP (``<attack>-targeted``; lower is better for a defense) for targeted
+ones.
+
+A row that lacks an attack other rows of its group have (a failed or not yet run cell)
+names it in ``missing`` and is ranked after every complete row: its worst case is over
+fewer attacks, so it is not comparable. ``source`` says whether the row's figures were
+measured by the runner, copied from a paper (``reported``) or both (``mixed``). Columns
+come in a fixed order and rows are sorted, so the CSV is a pure function of the JSON files.
 """
 
 from __future__ import annotations
@@ -18,11 +24,12 @@ from pathlib import Path
 import pandas as pd
 
 from robust_hashing.io import write_text_atomic
-from robust_hashing.leaderboard.schema import CellResult, load_results
+from robust_hashing.leaderboard.schema import CellResult, SchemaError, load_results
 
-GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile"]
+GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries"]
 ID_COLUMNS = [*GROUP_COLUMNS, "defense"]
-SUMMARY_COLUMNS = ["rank", "clean_map", "robust_map", "worst_attack"]
+SUMMARY_COLUMNS = ["rank", "clean_map", "robust_map", "worst_attack", "missing", "source"]
+CLEAN_MAP_TOLERANCE = 0.005  # cells of one row attack one model on the same queries
 FLOAT_FORMAT = "%.4f"
 CSV_NAME = "leaderboard.csv"
 HTML_NAME = "leaderboard.html"
@@ -35,22 +42,50 @@ def attack_columns(results: list[CellResult]) -> list[str]:
     return untargeted + targeted
 
 
+def _row_name(cell: CellResult) -> str:
+    return (
+        f"{cell.dataset}/{cell.bits}bit/{cell.defense} ({cell.method}, {cell.backbone}, "
+        f"{cell.profile}, top_k {cell.top_k}, {cell.n_queries} queries)"
+    )
+
+
 def _row(cells: list[CellResult], columns: list[str]) -> dict[str, object]:
     cells = sorted(cells, key=lambda r: (r.mode, r.attack))
     first = cells[0]
     row: dict[str, object] = {c: getattr(first, c) for c in ID_COLUMNS}
+    for other in cells[1:]:
+        if abs(other.clean_map - first.clean_map) > CLEAN_MAP_TOLERANCE:
+            raise SchemaError(
+                f"leaderboard row {_row_name(first)}: clean mAP {first.clean_map:.4f} "
+                f"({first.column}) differs from {other.clean_map:.4f} ({other.column}); the "
+                "cells of one row must attack the same model on the same queries"
+            )
     row["clean_map"] = first.clean_map
     figures = {r.column: r.figure for r in cells}
     untargeted = sorted((r.figure, r.column) for r in cells if r.mode == "untargeted")
     row["robust_map"] = untargeted[0][0] if untargeted else math.nan
     row["worst_attack"] = untargeted[0][1] if untargeted else ""
+    sources = {r.provenance.source for r in cells}
+    row["source"] = sources.pop() if len(sources) == 1 else "mixed"
     for column in columns:
         row[column] = figures.get(column, math.nan)
     return row
 
 
+def _missing(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """Per row, the attack columns its group has and it lacks (space-separated)."""
+    present = frame[columns].notna()
+    in_group = present.groupby([frame[c] for c in GROUP_COLUMNS], dropna=False).transform("any")
+    lacking = in_group & ~present
+    return lacking.apply(lambda r: " ".join(c for c in columns if r[c]), axis=1).astype(str)
+
+
 def results_frame(results: list[CellResult]) -> pd.DataFrame:
-    """Leaderboard DataFrame of already-loaded results (see the module docstring)."""
+    """Leaderboard DataFrame of already-loaded results (see the module docstring).
+
+    Raises:
+        SchemaError: if the cells of one row disagree on the clean mAP.
+    """
     columns = attack_columns(results)
     groups: dict[tuple[object, ...], list[CellResult]] = {}
     for result in results:
@@ -58,16 +93,24 @@ def results_frame(results: list[CellResult]) -> pd.DataFrame:
         groups.setdefault(key, []).append(result)
     rows = [_row(cells, columns) for _, cells in sorted(groups.items(), key=lambda kv: str(kv[0]))]
     frame = pd.DataFrame(rows, columns=[*ID_COLUMNS, *SUMMARY_COLUMNS[1:], *columns])
+    for name in ("top_k", "n_queries"):
+        frame[name] = frame[name].astype("Int64")  # null = full database / not stated
     if frame.empty:
         frame.insert(len(ID_COLUMNS), "rank", pd.Series(dtype="int64"))
         return frame
-    # Rank inside each group: higher robust mAP first, ties (and NaN last) by defense name.
+    frame["missing"] = _missing(frame, columns) if columns else ""
+    # Rank inside each group: complete rows first, then higher robust mAP, ties (and NaN
+    # last) by defense name.
+    frame["_incomplete"] = frame["missing"] != ""
     frame["_key"] = frame["robust_map"].fillna(-1.0)
     frame = frame.sort_values(
-        [*GROUP_COLUMNS, "_key", "defense"], ascending=[True] * len(GROUP_COLUMNS) + [False, True]
+        [*GROUP_COLUMNS, "_incomplete", "_key", "defense"],
+        ascending=[True] * len(GROUP_COLUMNS) + [True, False, True],
+        na_position="first",
     )
-    frame.insert(len(ID_COLUMNS), "rank", frame.groupby(GROUP_COLUMNS, sort=False).cumcount() + 1)
-    return frame.drop(columns="_key").reset_index(drop=True)
+    ranks = frame.groupby(GROUP_COLUMNS, sort=False, dropna=False).cumcount() + 1
+    frame.insert(len(ID_COLUMNS), "rank", ranks)
+    return frame.drop(columns=["_incomplete", "_key"]).reset_index(drop=True)
 
 
 def render(results_dir: str | Path) -> pd.DataFrame:

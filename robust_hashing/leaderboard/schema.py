@@ -45,7 +45,10 @@ class CellResult:
     """Figures of one (dataset, bits, victim, defense, attack, mode) cell.
 
     ``adv_map`` is required for untargeted attacks, ``clean_tmap``/``adv_tmap`` for targeted
-    ones; ``theory`` is the attack's ideal-code bound (null if it has none).
+    ones; ``theory`` is the attack's ideal-code bound (null if it has none). ``top_k`` (the
+    mAP depth; null = the full database) and ``n_queries`` (how many queries were attacked)
+    say what the figures measure; both are optional for figures copied from a paper that
+    does not state them.
     """
 
     dataset: str
@@ -69,6 +72,8 @@ class CellResult:
     bit_flip: float | None = None
     bounded: bool = True
     footnote: str = ""
+    top_k: int | None = None
+    n_queries: int | None = None
 
     @property
     def figure(self) -> float:
@@ -95,9 +100,9 @@ _FIELDS: dict[str, tuple[str, bool]] = {  # name -> (type, nullable)
     "adv_map": (NUM, True), "clean_tmap": (NUM, True), "adv_tmap": (NUM, True),
     "asr": (NUM, False), "linf": (NUM, False), "l2": (NUM, False), "rmse": (NUM, False),
     "theory": (NUM, True), "bit_flip": (NUM, True), "bounded": (BOOL, False),
-    "footnote": (STR, False),
+    "footnote": (STR, False), "top_k": (INT, True), "n_queries": (INT, True),
 }  # fmt: skip
-_OPTIONAL = {"bit_flip", "bounded", "footnote"}
+_OPTIONAL = {"bit_flip", "bounded", "footnote", "top_k", "n_queries"}
 _PROVENANCE: dict[str, tuple[str, bool]] = {
     "config_hash": (STR, False), "code_commit": (STR, False), "seed": (INT, False),
     "python": (STR, False), "torch": (STR, False), "lightning": (STR, False),
@@ -162,8 +167,9 @@ def parse_result(data: Any, source: str = "<dict>") -> CellResult:
         raise SchemaError(f"{source}: field 'mode': expected one of {MODES}")
     if prov["source"] not in SOURCES:
         raise SchemaError(f"{source}: field 'provenance.source': expected one of {SOURCES}")
-    if values["bits"] <= 0:
-        raise SchemaError(f"{source}: field 'bits': must be positive")
+    for name in ("bits", "top_k", "n_queries"):
+        if values.get(name) is not None and values[name] <= 0:
+            raise SchemaError(f"{source}: field '{name}': must be positive")
     required = ("adv_map",) if values["mode"] == "untargeted" else ("clean_tmap", "adv_tmap")
     for name in required:
         if values.get(name) is None:

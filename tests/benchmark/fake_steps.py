@@ -49,6 +49,7 @@ def run_attack(spec: dict[str, Any], loggers: list) -> dict[str, Any]:
     report = {
         "clean_map": 0.8, "adv_map": round(robust, 4), "asr": 0.5, "linf": 8 / 255,
         "l2": 1.5, "rmse": 0.02, "theory": 0.05, "bit_flip": 0.3, "seconds": 0.01,
+        "top_k": cfg.get("top_k"), "n_queries": float(cfg.get("max_queries") or 20),
     }  # fmt: skip
     if cfg["mode"] == "targeted":
         report.update(clean_tmap=0.1, adv_tmap=round(0.9 - robust, 4))

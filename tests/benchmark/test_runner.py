@@ -45,6 +45,9 @@ def test_inline_run_publishes_leaderboard(catalog, options) -> None:
     weak = next(r for r in results if r.attack == "weak")
     assert weak.provenance.source == "measured"
     assert weak.provenance.config_hash
+    # what the figures measure comes from the attack report into the JSON and the CSV
+    assert (weak.top_k, weak.n_queries) == (grid.top_k, grid.max_queries or 20)
+    assert set(frame["n_queries"]) == {weak.n_queries} and set(frame["missing"].fillna("")) == {""}
 
 
 def test_rerun_reuses_everything(catalog, options) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from robust_hashing.leaderboard import (
+    SchemaError,
     check_leaderboard,
     dump_result,
     parse_result,
@@ -38,8 +39,9 @@ def records() -> list:
 def test_frame_columns_rank_and_worst_case() -> None:
     frame = results_frame(records())
     assert list(frame.columns) == [
-        "dataset", "bits", "method", "backbone", "profile", "defense", "rank", "clean_map",
-        "robust_map", "worst_attack", "hag", "mainstay", "dhta-targeted",
+        "dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries", "defense",
+        "rank", "clean_map", "robust_map", "worst_attack", "missing", "source", "hag",
+        "mainstay", "dhta-targeted",
     ]  # fmt: skip
     assert list(frame["defense"]) == ["saat", "cgat", "none"]
     assert list(frame["rank"]) == [1, 2, 3]
@@ -57,7 +59,53 @@ def test_render_is_deterministic_and_handles_missing_cells() -> None:
         assert to_csv_text(results_frame(shuffled)) == expected
     partial = results_frame([r for r in items if not (r.defense == "none" and r.attack == "hag")])
     row = partial[partial["defense"] == "none"].iloc[0]
-    assert math.isnan(row["hag"]) and row["robust_map"] == 0.05
+    assert math.isnan(row["hag"]) and row["robust_map"] == 0.05 and row["missing"] == "hag"
+
+
+def test_a_row_missing_an_attack_is_ranked_after_the_complete_rows() -> None:
+    # saat's strongest attack (mainstay) failed: its worst case over hag alone (0.50) would
+    # rank it first; it goes after cgat and none, which faced both attacks.
+    items = [r for r in records() if not (r.defense == "saat" and r.attack == "mainstay")]
+    frame = results_frame(items)
+    assert list(frame["defense"]) == ["cgat", "none", "saat"]
+    assert list(frame["rank"]) == [1, 2, 3]
+    assert list(frame["missing"]) == ["", "", "mainstay"]
+    assert frame.loc[2, "robust_map"] == 0.50
+
+
+def test_rows_measured_differently_are_ranked_apart() -> None:
+    items = [parse_result(make_record("cgat", a, figure=0.4, top_k=1000, n_queries=40))
+             for a in ("hag", "mainstay")]  # fmt: skip
+    items += [parse_result(make_record("saat", a, figure=0.5, top_k=5000, n_queries=40))
+              for a in ("hag", "mainstay")]  # fmt: skip
+    frame = results_frame(items)
+    assert list(frame["top_k"]) == [1000, 5000] and list(frame["rank"]) == [1, 1]
+    assert list(frame["n_queries"]) == [40, 40] and set(frame["missing"]) == {""}
+    text = to_csv_text(frame)
+    assert text.splitlines()[1].startswith("embedded,32,dpsh,small_cnn,quick,1000,40,cgat,1,")
+    unstated = results_frame([parse_result(make_record())])  # a paper that states neither
+    assert unstated["top_k"].isna().all()
+    assert to_csv_text(unstated).splitlines()[1].startswith("embedded,32,dpsh,small_cnn,quick,,,")
+
+
+def test_source_column_marks_reported_figures() -> None:
+    reported = make_record("saat", "mainstay", figure=0.1)
+    reported["provenance"] = {**reported["provenance"], "source": "reported"}
+    items = [r for r in records() if not (r.defense == "saat" and r.attack == "mainstay")]
+    frame = results_frame([*items, parse_result(reported)]).set_index("defense")
+    assert frame.loc["saat", "source"] == "mixed" and frame.loc["cgat", "source"] == "measured"
+    only = results_frame([parse_result(reported)])
+    assert list(only["source"]) == ["reported"]
+
+
+def test_cells_of_one_row_must_agree_on_the_clean_map() -> None:
+    items = [parse_result(make_record("cgat", "hag")),
+             parse_result(make_record("cgat", "sdha", clean_map=0.5))]  # fmt: skip
+    with pytest.raises(SchemaError, match=r"embedded/32bit/cgat .*clean mAP 0\.8000 \(hag\) "
+                                          r"differs from 0\.5000 \(sdha\)"):  # fmt: skip
+        results_frame(items)
+    close = [items[0], parse_result(make_record("cgat", "sdha", clean_map=0.801))]
+    assert results_frame(close).loc[0, "clean_map"] == 0.8
 
 
 def test_write_check_and_cli(tmp_path: Path) -> None:
