@@ -5,7 +5,8 @@ It receives the (frozen) :class:`~robust_hashing.models.HashNet` and an
 :class:`AttackContext` holding everything an adaptive white-box attack recomputes from the
 attacked model (algorithms §5): the training sign bank, the database codes and the pool
 of target labels. The base ``__call__`` puts the model in eval mode (and restores its mode,
-even on error), checks the arguments and projects the result onto [0, 1] and the ε-ball.
+even on error), checks the arguments and projects the result onto [0, 1] and the ε-ball
+(onto [0, 1] only for an attack declared ``bounded = False``, such as ProS-GAN as published).
 """
 
 from __future__ import annotations

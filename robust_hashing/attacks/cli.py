@@ -100,10 +100,23 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="attack only the first N queries (default: all)",
     )
-    p.add_argument("--targets", default=None, help="file storing the dataset's target labels")
+    p.add_argument(
+        "--targets",
+        default=None,
+        metavar="PATH",
+        help="target labels (.pt/.npy): read if it exists, else drawn and stored there "
+        "(default: drawn and stored next to --out as <stem>.targets.pt)",
+    )
     p.add_argument("--cache-dir", default=None, help="cache of THA / ProS-GAN networks")
     p.add_argument(
-        "--seed", type=int, default=0, help="seed of Lightning, the target draw and the attack"
+        "--seed", type=int, default=0, help="seed of Lightning and the attack's random start"
+    )
+    p.add_argument(
+        "--target-seed",
+        type=int,
+        default=None,
+        help="seed of the target-label draw, independent of --seed (default: 0; a stored "
+        "--targets file keeps the seed it was drawn with)",
     )
     p.add_argument("--out", default=None, help="write the report as JSON")
     p.add_argument(
@@ -214,22 +227,18 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
 
     from robust_hashing import datamodules, tasks
     from robust_hashing.attacks import get_attack
+    from robust_hashing.attacks.cli_targets import attack_targets, check_targets_file
     from robust_hashing.attacks.context import build_context
     from robust_hashing.attacks.evaluation import AttackEvaluation
-    from robust_hashing.attacks.targets import (
-        draw_target_labels,
-        load_or_draw_targets,
-        read_targets,
-    )
     from robust_hashing.datasets.lists import DatasetError
 
     L.seed_everything(args.seed, workers=True)
     ckpt = Path(args.checkpoint)
     try:
         model = tasks.load_hash_net(ckpt)
-        if args.targets and Path(args.targets).exists():
-            read_targets(args.targets)  # a corrupt file fails before the banks are encoded
-    except (FileNotFoundError, ValueError) as err:  # CheckpointError, read_targets: name the file
+        if args.targets:  # a corrupt file fails before the banks are encoded
+            check_targets_file(args.targets, args.target_seed)
+    except (FileNotFoundError, ValueError) as err:  # CheckpointError, bad targets: name the file
         return _fail(err)
     try:
         trainer = L.Trainer(
@@ -252,6 +261,7 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
             dataset=args.data,
         )
         targets_all: Any = None
+        target_info: dict[str, Any] = {}  # target seed and file, in every targeted report
         loader = dm.query_dataloader(args.max_queries)
         reports = []
         for name, mode in tqdm(jobs, desc="attacks", disable=len(jobs) == 1):
@@ -260,20 +270,18 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
                 attack = get_attack(name, model, context, quick=args.quick, **hp)
             except (TypeError, ValueError) as err:  # a hyper-parameter value it refuses
                 return _fail(f"attack {name!r}: {err}", 2)
-            targets = None
-            if attack.targeted:
-                if targets_all is None:
-                    query_labels, db_labels = dm.labels("query"), context.db_labels
-                    if not args.targets:
-                        targets_all = draw_target_labels(query_labels, db_labels, seed=args.seed)
-                    else:
-                        try:
-                            targets_all = load_or_draw_targets(
-                                args.targets, query_labels, db_labels, seed=args.seed
-                            )
-                        except ValueError as err:  # stored targets of the wrong shape
-                            return _fail(err)
-                targets = targets_all
+            if attack.targeted and targets_all is None:  # one draw for every attack (§5.1)
+                try:
+                    targets_all, target_info = attack_targets(
+                        args.targets,
+                        args.out,
+                        dm.labels("query"),
+                        context.db_labels,
+                        args.target_seed,
+                    )
+                except ValueError as err:  # stored targets of the wrong shape
+                    return _fail(err)
+            targets = targets_all if attack.targeted else None
             evaluation = AttackEvaluation(
                 attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
             )
@@ -285,6 +293,7 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
                 quick=args.quick,
                 seed=args.seed,
                 hp={k: v for k, v in hp.items() if k != "targeted"},
+                **(target_info if attack.targeted else {}),
             )
             reports.append(report)
     except (FileNotFoundError, DatasetError) as err:  # list files, images, data folders

@@ -195,7 +195,13 @@ class AttackEvaluation(L.LightningModule):
         self.log_dict(scalars, rank_zero_only=True)
 
     def compute_report(self, g: dict[str, Tensor]) -> dict[str, Any]:
-        """The report dict from gathered per-query tensors (see the module docstring)."""
+        """The report dict from gathered per-query tensors (see the module docstring).
+
+        ``p_at_n`` holds the P@N curve: ``n``; ``relevance`` (``"labels"``, or ``"targets"``
+        for a targeted attack); ``clean`` and ``adv``, the clean and adversarial queries'
+        P@N under that relevance; and, for a targeted attack only, ``clean_true`` and
+        ``adv_true``, the same against the queries' true labels (protocol §5).
+        """
         db, dbl, k = self.db_codes, self.db_labels, self.top_k
         targeted = self.attack.targeted
 
@@ -215,13 +221,19 @@ class AttackEvaluation(L.LightningModule):
         if targeted:
             rep.update(scores(g["clean"], gold, "clean_tmap"))
             rep.update(scores(g["adv"], gold, "adv_tmap"))
-        # P@N against the attack's relevance (rel, or rel_t for a targeted attack), §5
+        # P@N (§5): "clean"/"adv" under the attack's relevance (rel, or rel_t when targeted);
+        # a targeted attack also gets the usual P@N against the true labels ("*_true")
         ns = self.p_at_n
         rep["p_at_n"] = {
             "n": ns,
+            "relevance": "targets" if targeted else "labels",
             "clean": precision_at_n(g["clean"], db, gold, dbl, ns).tolist(),
             "adv": precision_at_n(g["adv"], db, gold, dbl, ns).tolist(),
         }
+        if targeted:
+            for codes in ("clean", "adv"):
+                true = precision_at_n(g[codes], db, g["labels"], dbl, ns)
+                rep["p_at_n"][f"{codes}_true"] = true.tolist()
         asr = targeted_asr if targeted else untargeted_asr
         rep["asr"] = asr(g["adv"], db, gold, dbl, self.asr_n)
         rep["clean_asr"] = asr(g["clean"], db, gold, dbl, self.asr_n)

@@ -22,8 +22,11 @@ Ours:
 
 * Label conditioning (the spec's "spatially tiled f_t"): f_t is projected by
   Linear(512, ``label_ch`` = 16) and tiled over the image, then concatenated with x in
-  [−1, 1]. The official code instead decodes f_t with its own upsampling label encoder into
-  a 3-channel map fixed to 224×224 pixels.
+  [−1, 1]. Because the InstanceNorm after the first convolution cancels a spatially
+  constant input almost everywhere, f_t is also projected by Linear(512, ``ch``) to a
+  per-channel shift added to the stem after that norm (before its ReLU). The official code
+  instead decodes f_t with its own upsampling label encoder into a 3-channel map fixed to
+  224×224 pixels.
 * Output stage: the decoder ends in a 7×7 convolution to 3 channels + tanh; this is
   concatenated with x and a 3×3 convolution adds a residual to x, clamped to [−1, 1]. The
   official code instead concatenates the 64-channel decoder output with x and applies a
@@ -104,13 +107,13 @@ def _up(cin: int, cout: int) -> list[nn.Module]:
 class Generator(nn.Module):
     """x ∈ [0, 1] and a label feature f_t → adversarial x′ ∈ [0, 1] (unbounded).
 
-    Args:
-        feature: width of f_t (512).
-        label_ch: channels f_t is projected to before spatial tiling (16, ours).
-
     The tiled f_t is constant over the image, so the InstanceNorm after the first convolution
     would cancel it everywhere but at the borders. Ours: f_t is also projected to a
     per-channel shift added after that norm, so the label conditions the whole image.
+
+    Args:
+        feature: width of f_t (512).
+        label_ch: channels f_t is projected to before spatial tiling (16, ours).
         ch: width of the first encoder layer; the encoder widens to 2·ch and 4·ch (64).
         enc_blocks: residual blocks at the end of the encoder (3).
         dec_blocks: residual blocks at the start of the decoder (3).

@@ -40,7 +40,12 @@ def draw_target_labels(query_labels: Tensor, db_labels: Tensor, seed: int = 0) -
     return pool[keys.argmax(dim=1)]
 
 
-def _save(targets: Tensor, path: Path, seed: int) -> None:
+def save_targets(targets: Tensor, path: str | Path, seed: int) -> None:
+    """Store drawn targets atomically: ``.npy`` (the array) or ``.pt`` (targets and seed).
+
+    :func:`read_targets` reads either back.
+    """
+    path = Path(path)
     with atomic_path(path) as tmp:
         if path.suffix == ".npy":
             with open(tmp, "wb") as fh:
@@ -100,5 +105,5 @@ def load_or_draw_targets(
             )
         return targets
     targets = draw_target_labels(query_labels, db_labels, seed=seed)
-    _save(targets, path, seed)
+    save_targets(targets, path, seed)
     return targets

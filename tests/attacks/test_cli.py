@@ -10,8 +10,10 @@ import torch
 from torch.utils.data import DataLoader, Subset
 
 from robust_hashing import datamodules
-from robust_hashing.attacks import cli
+from robust_hashing.attacks import cli, draw_target_labels
+from robust_hashing.attacks import evaluation as attack_evaluation
 from robust_hashing.attacks.context import build_context
+from robust_hashing.attacks.targets import read_targets
 from robust_hashing.models import create_hash_net
 
 from .conftest import BITS, CLASSES, ToyDataset, train_toy_model
@@ -116,6 +118,60 @@ def test_attack_command_writes_report(trained, tmp_path, monkeypatch, capsys) ->
     assert 0 <= report["adv_tmap"] <= 1 and targets.exists()
     assert "adv_tmap" in capsys.readouterr().out
     assert not list(out.parent.glob(".*.tmp"))
+
+
+@pytest.fixture
+def targeted_run(trained, tmp_path, monkeypatch):
+    """Run ``dhta --targeted`` on the fake data; returns (report, the targets it attacked)."""
+    ckpt = tmp_path / "toy.ckpt"
+    state = {f"model.{k}": v for k, v in trained.state_dict().items()}
+    torch.save(
+        {"hyper_parameters": {"bits": BITS, "backbone": "test_cnn"}, "state_dict": state}, ckpt
+    )
+    monkeypatch.setattr(datamodules, "get_datamodule", lambda name, **kw: FakeDataModule())
+    seen: list[torch.Tensor] = []
+
+    class Spy(attack_evaluation.AttackEvaluation):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            seen.append(self.targets)
+
+    monkeypatch.setattr(attack_evaluation, "AttackEvaluation", Spy)
+
+    def run(out: Path, *extra: str) -> tuple[dict, torch.Tensor]:
+        argv = ["--checkpoint", str(ckpt), "--attack", "dhta", "--targeted", "--quick"]
+        argv += ["--hp", "steps=2", "--max-queries", "4", "--accelerator", "cpu"]
+        assert cli.main([*argv, "--out", str(out), *extra]) == 0
+        return json.loads(out.read_text()), seen[-1]
+
+    return run
+
+
+def test_attack_command_target_seed_is_not_the_attack_seed(targeted_run, tmp_path) -> None:
+    # algorithms §5.1 / protocol §7.6: one seeded draw of targets, shared by every attack
+    first, targets = targeted_run(tmp_path / "a.json", "--seed", "0")
+    second, again = targeted_run(tmp_path / "b.json", "--seed", "1")
+    fake = FakeDataModule()
+    drawn = draw_target_labels(fake.labels("query"), fake.labels("database"), seed=0)
+    assert torch.equal(targets, drawn) and torch.equal(again, drawn)  # --target-seed 0
+    assert (first["seed"], second["seed"]) == (0, 1)
+    assert first["target_seed"] == second["target_seed"] == 0
+    # the draw is stored next to each report
+    assert first["targets_file"] == str(tmp_path / "a.targets.pt")
+    assert torch.equal(read_targets(tmp_path / "b.targets.pt"), drawn)
+    third, other = targeted_run(tmp_path / "c.json", "--seed", "0", "--target-seed", "7")
+    assert third["target_seed"] == 7 and not torch.equal(other, drawn)
+
+
+def test_attack_command_stored_targets_round_trip(targeted_run, tmp_path) -> None:
+    first, targets = targeted_run(tmp_path / "a.json", "--target-seed", "3")
+    stored = tmp_path / "a.targets.pt"
+    stamp = stored.stat().st_mtime_ns
+    second, again = targeted_run(tmp_path / "b.json", "--seed", "5", "--targets", str(stored))
+    assert torch.equal(again, targets) and torch.equal(read_targets(stored), targets)
+    assert second["targets_file"] == first["targets_file"] == str(stored)
+    assert second["target_seed"] == 3  # the seed recorded in the stored file
+    assert stored.stat().st_mtime_ns == stamp and not (tmp_path / "b.targets.pt").exists()
 
 
 def test_attack_command_list_and_errors(capsys) -> None:
@@ -282,6 +338,17 @@ def test_attack_command_corrupt_targets(capsys, tmp_path, untrained_ckpt, no_enc
     assert f"{targets}: cannot read stored target labels" in line
 
 
+def test_attack_command_targets_drawn_with_another_seed(
+    capsys, tmp_path, untrained_ckpt, no_encoding
+) -> None:
+    targets = tmp_path / "targets.pt"
+    torch.save({"targets": torch.eye(CLASSES)[:2], "seed": 0}, targets)
+    argv = ["--checkpoint", str(untrained_ckpt), "--attack", "dhta", "--targeted"]
+    argv += ["--accelerator", "cpu", "--targets", str(targets)]
+    line = _error(capsys, [*argv, "--target-seed", "4"])
+    assert f"{targets}: target labels were drawn with seed 0, not --target-seed 4" in line
+
+
 def test_attack_command_broken_list_file(capsys, broken_nuswide, untrained_ckpt, no_encoding):
     root = broken_nuswide
     argv = ["--checkpoint", str(untrained_ckpt), "--attack", "hag", "--accelerator", "cpu"]
@@ -333,7 +400,7 @@ def test_attack_help_shows_defaults_and_requirements(capsys) -> None:
     out = " ".join(capsys.readouterr().out.split())
     assert "(default: 5000)" in out and "(default: embedded)" in out
     assert "required unless --list" in out
-    for option in ("--data", "--asr-n", "--seed", "--accelerator"):
+    for option in ("--data", "--asr-n", "--seed", "--target-seed", "--accelerator"):
         assert option in out
     assert "seed of Lightning" in out and "Lightning accelerator" in out
 

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 
 from robust_hashing.attacks import AttackContext, draw_target_labels, get_attack
 from robust_hashing.attacks.evaluation import AttackEvaluation
-from robust_hashing.metrics import mean_average_precision, perceptibility
+from robust_hashing.metrics import mean_average_precision, perceptibility, precision_at_n
 from tests.devices import DEVICES, quiet_trainer
 
 from .conftest import BITS, CLASSES, ToyDataset, train_toy_model
@@ -84,6 +84,7 @@ def test_untargeted_report(setup, device) -> None:
     assert rep["adv_map_full"] < rep["clean_map_full"]
     pan = rep["p_at_n"]
     assert pan["n"] == [5, 10, 20] and len(pan["clean"]) == len(pan["adv"]) == 3
+    assert pan["relevance"] == "labels" and "adv_true" not in pan  # rel is already true labels
     assert sum(pan["adv"]) < sum(pan["clean"])
     assert rep["theory"] < rep["clean_map"]
     assert 0 < rep["bit_flip"] <= 1
@@ -117,6 +118,28 @@ def test_targeted_report_with_attack_instance(setup) -> None:
     ref = perceptibility(query.images, adv)
     assert rep["linf"] == pytest.approx(ref["linf"], abs=1e-6)
     assert rep["rmse"] == pytest.approx(ref["rmse"], rel=1e-5)
+
+
+def test_targeted_report_gives_p_at_n_against_true_labels_too(setup) -> None:
+    # protocol §5: P@N over the true labels, "also reported with rel_t for targeted attacks"
+    net, ctx, db, query, db_codes, targets = setup
+    hp = {"targeted": True, "steps": 5, "eps": 16 / 255, "step": 4 / 255}
+    task = AttackEvaluation(
+        "mainstay", net, db_codes, db.labels, context=ctx, targets=targets, attack_hp=hp,
+        p_at_n=(5, 10, 20),
+    )  # fmt: skip
+    pan = _run(task, query)["p_at_n"]
+    assert pan["relevance"] == "targets" and pan["n"] == [5, 10, 20]
+    # independently: encode the clean and attacked queries, score them with the true labels
+    adv = get_attack("mainstay", net, ctx, **hp)(query.images, query.labels, targets)
+    clean_codes, adv_codes = net.encode(query.images), net.encode(adv)
+    for codes, name in ((clean_codes, "clean"), (adv_codes, "adv")):
+        true = precision_at_n(codes, db_codes, query.labels, db.labels, (5, 10, 20)).tolist()
+        assert pan[f"{name}_true"] == pytest.approx(true, abs=1e-12)
+        rel_t = precision_at_n(codes, db_codes, targets, db.labels, (5, 10, 20)).tolist()
+        assert pan[name] == pytest.approx(rel_t, abs=1e-12)  # the rel_t curve keeps its key
+    assert pan["adv_true"] != pan["adv"]
+    assert sum(pan["adv_true"]) < sum(pan["clean_true"])  # pulled away from the true labels
 
 
 def test_targets_drawn_from_query_loader_and_stored(setup, tmp_path) -> None:
