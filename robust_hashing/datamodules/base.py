@@ -85,6 +85,8 @@ class HashingDataModule(LightningDataModule):
         self.seed = seed
         self.resize, self.crop, self.random_crop, self.flip = resize, crop, random_crop, flip
         self.dedupe_train = dedupe_train
+        # all-zero label rows per list split read so far (protocol §1: reported, kept)
+        self.unlabelled_rows: dict[str, int] = {}
         # rows dropped by dedupe_train; None until the train list is read (or without it)
         self.train_duplicates_removed: int | None = None
         self._lists: dict[str, HashingListDataset] = {}  # parsed rows per list split
@@ -155,6 +157,13 @@ class HashingDataModule(LightningDataModule):
                 self.root, list_split, self.num_classes,
                 list_format=self.list_format, cache_images=self.cache_images,
             )  # fmt: skip
+            unlabelled = int((rows.labels.sum(1) == 0).sum())
+            self.unlabelled_rows[list_split] = unlabelled
+            if unlabelled:  # protocol §1: kept, never relevant; report their count
+                rank_zero_info(
+                    f"{type(self).__name__}: {unlabelled} of {len(rows)} {list_split} rows have "
+                    "no label (kept; never relevant to any query)"
+                )
             if list_split == "train" and self.dedupe_train:
                 unique = rows.deduplicated()
                 self.train_duplicates_removed = len(rows) - len(unique)

@@ -10,8 +10,9 @@ __all__ = ["Flickr25KDataModule"]
 class Flickr25KDataModule(ListDataModule):
     """FLICKR-25K, 38-label variant.
 
-    1,700 queries, 5,000 train rows (4,496 unique, sampled with replacement from the
-    database) and 23,300 database rows.
+    1,700 queries, 5,000 train rows (sampled with replacement from the database: 4,496
+    unique in the ProS-GAN list files, 4,527 in those ``prepare flickr25k`` writes with its
+    default seed 0) and 23,300 database rows.
 
     The root holds list files in either format of protocol §2 (``train_img.txt`` lists
     paths such as ``mirflickr/im1.jpg``); build them

@@ -14,7 +14,8 @@ class NusWideDataModule(ListDataModule):
     rows.
 
     The root holds list files in either format of protocol §2 (``train_img.txt`` lists
-    paths such as ``images/0222_335192179.jpg``); build them
+    paths such as ``Flickr/actor/0001_2124494179.jpg``, or ``images/<name>.jpg`` with
+    ``prepare nuswide --path-style images``); build them
     with ``robust-hashing prepare nuswide --raw RAW``.
 
     Arguments: see :class:`~robust_hashing.datamodules.base.ListDataModule`.

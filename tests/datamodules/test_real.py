@@ -128,3 +128,16 @@ def test_dedupe_train_on_the_flickr_fixture(fmt: str, caplog: pytest.LogCaptureF
     # only the train split is deduplicated
     assert dm.database.paths == default.database.paths
     assert dm.query.paths == default.query.paths
+
+
+def test_all_zero_label_rows_are_kept_and_counted(caplog: pytest.LogCaptureFixture) -> None:
+    """Protocol §1: all-zero label rows stay in the lists and their count is reported."""
+    root = _root("flickr25k")
+    rows = (root / "test_label.txt").read_text().splitlines()
+    zero = sum(1 for r in rows if set(r.split()) == {"0"})
+    assert zero >= 1  # the fixture has at least one such query
+    with caplog.at_level(logging.INFO):
+        dm = Flickr25KDataModule(root=str(root), resize=36, crop=32)
+        dm.setup("test")
+    assert len(dm.query) == len(rows) and dm.unlabelled_rows["test"] == zero
+    assert f"{zero} of {len(rows)} test rows have no label" in caplog.text
