@@ -59,19 +59,27 @@ def _input_error(
 
 
 def _run_lightning(command: str, rest: list[str]) -> int:
-    """Run a LightningCLI command; unreadable data or checkpoints end in one line (exit 1)."""
-    from robust_hashing.cli import run_lightning_cli
+    """Run a LightningCLI command; bad input ends in one line.
+
+    Unreadable data or checkpoints exit 1; a refused setting (a defense without a clean
+    checkpoint, an invalid Trainer option such as ``--trainer.devices 0``) exits 2.
+    """
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    from robust_hashing.cli import CLIUsageError, run_lightning_cli
     from robust_hashing.datasets.lists import DatasetError
+    from robust_hashing.errors import first_line
     from robust_hashing.tasks.checkpoint import CheckpointError
 
     try:
         run_lightning_cli([command, *rest])
     except Exception as err:
-        cause = _input_error(err, (DatasetError, CheckpointError, FileNotFoundError))
+        usage = _input_error(err, (CLIUsageError, MisconfigurationException))
+        cause = usage or _input_error(err, (DatasetError, CheckpointError, FileNotFoundError))
         if cause is None:
             raise
-        print(f"robust-hashing {command}: error: {cause}", file=sys.stderr)
-        return 1
+        print(f"robust-hashing {command}: error: {first_line(cause)}", file=sys.stderr)
+        return 2 if usage is not None else 1
     return 0
 
 

@@ -6,10 +6,14 @@ import os
 import shutil
 from pathlib import Path
 
+import lightning.pytorch  # noqa: F401
 import pytest
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+# Imported here, at collection, Lightning binds its console log handler to pytest's
+# session-wide stderr; imported first inside a test, it would bind to that test's capsys
+# stream, closed afterwards, and later tests' info lines would end in "Logging error".
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 

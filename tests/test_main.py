@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import torch
 import yaml
 
@@ -90,3 +91,47 @@ def test_fit_with_a_missing_or_garbage_clean_checkpoint_is_one_line(
     assert main(["fit", "-c", str(config)]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert f"{garbage}: not a robust_hashing task checkpoint" in line
+
+
+def test_fit_of_a_defense_without_a_clean_checkpoint_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    model = {"class_path": "robust_hashing.defenses.CgAT",
+             "init_args": {"backbone": "test_cnn", "bits": 16}}  # fmt: skip
+    assert main(["fit", "--config", str(_fit_config(tmp_path, NUSWIDE, model))]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "CgAT fine-tunes a clean model: give --model.init_args.clean_checkpoint" in line
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("*.ckpt"))
+
+
+def test_fit_option_errors_are_one_line(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = _fit_config(tmp_path, NUSWIDE)
+    assert main(["fit", "--config", str(config), "--trainer.devices", "0"]) == 2
+    assert "Trainer(devices='0')" in _one_error_line(capsys.readouterr().err)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("model:\n  init_args:\n    lamda: 1.0\n")
+    with pytest.raises(SystemExit) as info:
+        main(["fit", "--config", str(config), "--config", str(typo)])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage:" not in err and len(err.splitlines()) == 2
+    assert "robust_hashing.tasks.HashingTask: Option 'lamda' is not accepted" in err.splitlines()[0]
+
+
+def test_wandb_mode_disabled_drops_the_wandb_logger(tmp_path, monkeypatch) -> None:
+    from lightning.pytorch.loggers import CSVLogger, WandbLogger
+
+    from robust_hashing.cli import HashingCLI, default_config_path
+    from robust_hashing.datamodules import HashingDataModule
+    from robust_hashing.tasks import HashingTask
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["robust-hashing"])  # as run_lightning_cli does
+    assert "WandbLogger" in default_config_path().read_text()  # the packaged default has one
+    for mode, expected in (("disabled", [CSVLogger]), ("offline", [CSVLogger, WandbLogger])):
+        monkeypatch.setenv("WANDB_MODE", mode)
+        cli = HashingCLI(
+            HashingTask, HashingDataModule, subclass_mode_model=True, subclass_mode_data=True,
+            run=False, args=["--config", str(default_config_path()), "--trainer.max_epochs", "1"],
+        )  # fmt: skip
+        assert [type(x) for x in cli.trainer.loggers] == expected
