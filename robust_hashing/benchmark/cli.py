@@ -107,17 +107,22 @@ def resolve_devices(value: str, accelerator: str) -> tuple[list[int], int]:
 
 
 def make_executor(
-    name: str, cache_dir: Path, slurm: list[tuple[str, Any]], workers: int = 1
+    name: str,
+    cache_dir: Path,
+    slurm: list[tuple[str, Any]],
+    workers: int = 1,
+    dry_run: bool = False,
 ) -> Executor:
     """The executor called ``name``.
 
     ``workers``: parallel CPU workers of the local one; ``slurm``: the parsed ``--slurm``
-    settings of the SLURM one (see :func:`slurm_param`).
+    settings of the SLURM one (see :func:`slurm_param`), which needs SLURM on this machine
+    unless ``dry_run``.
     """
     if name == "inline":
         return InlineExecutor()
     if name == "slurm":
-        return SlurmExecutor(cache_dir / "slurm", dict(slurm))
+        return SlurmExecutor(cache_dir / "slurm", dict(slurm), require_slurm=not dry_run)
     return LocalExecutor(cpu_workers=workers)
 
 
@@ -164,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         plugins = [*grid.plugins, *args.plugin]
         load_plugins(plugins)
         gpus, workers = resolve_devices(str(args.devices), grid.trainer["accelerator"])
-        executor = make_executor(args.executor, args.cache_dir, args.slurm, workers)
+        executor = make_executor(
+            args.executor, args.cache_dir, args.slurm, workers, dry_run=args.dry_run
+        )
     except (GridError, PluginError, ValueError, ImportError) as err:
         return _error(err)
     opts = RunOptions(

@@ -126,19 +126,29 @@ class SlurmExecutor:
             (``timeout_min``, ``mem_gb``, ``cpus_per_task``, ``nodes``, ``name``) and
             cluster-prefixed ones (``slurm_partition``, ``slurm_account``, ...);
             ``gpus_per_node`` and ``tasks_per_node`` are set per cell.
+        require_slurm: refuse to start where SLURM is missing (no ``srun`` on PATH); off for
+            a dry run, which only checks the parameters.
 
     Raises:
-        ValueError: if submitit rejects or deprecates a parameter (checked here, before any
-            job is submitted).
+        ValueError: if SLURM is missing (with ``require_slurm``), or if submitit rejects or
+            deprecates a parameter (checked here, before any job is submitted).
     """
 
-    def __init__(self, folder: Path, parameters: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, folder: Path, parameters: dict[str, Any] | None = None, require_slurm: bool = True
+    ) -> None:
         try:
             import submitit
         except ImportError:
             raise ImportError(
                 "the slurm executor needs submitit: pip install robust_hashing[slurm]"
             ) from None
+        if require_slurm and submitit.SlurmExecutor.affinity() < 0:
+            # submitit's AutoExecutor would quietly run every cell on this machine instead
+            raise ValueError(
+                "--executor slurm: SLURM is not available here (no srun on PATH); run on the "
+                "cluster's login node, or drop --executor slurm to run the cells locally"
+            )
         self._submitit = submitit
         self.folder = Path(folder)
         self.parameters = {"timeout_min": 240, **(parameters or {})}
@@ -161,7 +171,7 @@ class SlurmExecutor:
 
     def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
         """Submit one job asking for ``devices`` GPUs."""
-        executor = self._submitit.AutoExecutor(folder=self.folder)
+        executor = self._submitit.AutoExecutor(folder=self.folder, cluster="slurm")
         executor.update_parameters(gpus_per_node=devices, tasks_per_node=1, **self.parameters)
         return executor.submit(_run_worker_file, str(spec_path))
 

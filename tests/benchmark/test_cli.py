@@ -150,6 +150,19 @@ def test_slurm_keys_are_checked_before_any_job(tmp_path, capsys) -> None:
     assert run(tmp_path, grid, *slurm, *ok) == 0
 
 
+def test_slurm_executor_refuses_a_machine_without_slurm(tmp_path, capsys, monkeypatch) -> None:
+    """submitit alone would fall back to running every cell locally."""
+    submitit = pytest.importorskip("submitit")
+    monkeypatch.setattr(submitit.SlurmExecutor, "affinity", classmethod(lambda cls: -1))
+    grid = write_grid(tmp_path)
+    assert run(tmp_path, grid, "--executor", "slurm") == 2
+    assert one_error_line(capsys).startswith(
+        "--executor slurm: SLURM is not available here (no srun on PATH)"
+    )
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("done.json"))
+    assert run(tmp_path, grid, "--executor", "slurm", "--dry-run") == 0  # planning needs none
+
+
 def test_help_shows_defaults_and_plain_text() -> None:
     text = " ".join(build_parser().format_help().split())
     assert "``" not in text
