@@ -24,7 +24,8 @@ from robust_hashing.benchmark.executors import (
 from robust_hashing.benchmark.grid import Grid, GridError, load_grid
 from robust_hashing.benchmark.plugins import PluginError, load_plugins
 from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
-from robust_hashing.errors import key_value
+from robust_hashing.errors import first_line, key_value
+from robust_hashing.leaderboard.schema import SchemaError
 
 DESCRIPTION = """\
 Fill a benchmark grid: robust-hashing benchmark --grid benchmark/quick.yaml [options]
@@ -188,6 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         summary = run_grid(grid, opts, executor, catalog)
     except (GridError, SelectionError) as err:  # plan()'s grid check and --only, before any cell
         return _error(err)
+    except SchemaError as err:  # publishing: a result file, or two cells of one row, disagree
+        print(
+            f"robust-hashing benchmark: the cells are cached, but the leaderboard could not be "
+            f"rendered: {first_line(err)}",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print(
             "\nrobust-hashing benchmark: interrupted; finished cells are cached in "

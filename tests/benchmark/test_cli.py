@@ -171,3 +171,20 @@ def test_help_shows_defaults_and_plain_text() -> None:
     assert "substring or fnmatch pattern" in text
     assert "attack/embedded-32bit-dpsh-small_cnn/cgat/hag" in text
     assert "slurm_partition=gpu" in text and "timeout_min=60" in text
+
+
+def test_a_leaderboard_that_cannot_be_rendered_is_one_line(tmp_path, capsys, monkeypatch) -> None:
+    from robust_hashing.benchmark import cli
+    from robust_hashing.leaderboard import SchemaError
+
+    def publish_fails(*args, **kwargs):
+        raise SchemaError("leaderboard row embedded/32bit/cgat: clean mAP 0.8 (hag) differs")
+
+    monkeypatch.setattr(cli, "run_grid", publish_fails)
+    assert run(tmp_path, write_grid(tmp_path)) == 1
+    line = capsys.readouterr().err.strip()
+    assert "Traceback" not in line and len(line.splitlines()) == 1
+    assert line == (
+        "robust-hashing benchmark: the cells are cached, but the leaderboard could not be "
+        "rendered: leaderboard row embedded/32bit/cgat: clean mAP 0.8 (hag) differs"
+    )
