@@ -12,13 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from robust_hashing.attacks.targets import (
     draw_target_labels,
     load_or_draw_targets,
-    read_targets,
+    read_stored_targets,
     save_targets,
 )
 
@@ -30,16 +29,6 @@ def stored_targets_path(out: str | Path) -> Path:
     return Path(out).with_suffix(".targets.pt")
 
 
-def stored_target_seed(path: str | Path) -> int | None:
-    """The seed recorded in a readable stored target file (None: ``.npy``, no seed entry)."""
-    path = Path(path)
-    if path.suffix == ".npy":
-        return None
-    stored = torch.load(path, map_location="cpu", weights_only=True)
-    seed = stored.get("seed") if isinstance(stored, dict) else None
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
 def check_targets_file(path: str | Path, target_seed: int | None) -> None:
     """Check an existing ``--targets`` file before any encoding (a missing one is drawn later).
 
@@ -48,14 +37,13 @@ def check_targets_file(path: str | Path, target_seed: int | None) -> None:
         target_seed: the ``--target-seed`` given on the command line (None: not given).
 
     Raises:
-        ValueError: naming the file if it cannot be read (see :func:`read_targets`) or was
+        ValueError: naming the file if it cannot be read (see :func:`read_stored_targets`) or was
             drawn with a seed other than ``target_seed``.
     """
     path = Path(path)
     if not path.exists():
         return
-    read_targets(path)
-    stored = stored_target_seed(path)
+    stored = read_stored_targets(path)[1]
     if target_seed is not None and stored is not None and stored != target_seed:
         raise ValueError(
             f"{path}: target labels were drawn with seed {stored}, not --target-seed "
@@ -95,7 +83,7 @@ def attack_targets(
         existed = Path(targets_file).exists()
         targets = load_or_draw_targets(targets_file, query_labels, db_labels, seed=seed)
         if existed:  # a stored draw wins; report the seed it records
-            used = stored_target_seed(targets_file)
+            used = read_stored_targets(targets_file)[1]
     else:
         targets = draw_target_labels(query_labels, db_labels, seed=seed)
         path = None if out is None else stored_targets_path(out)

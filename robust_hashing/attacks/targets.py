@@ -54,8 +54,11 @@ def save_targets(targets: Tensor, path: str | Path, seed: int) -> None:
             torch.save({"targets": targets, "seed": seed}, tmp)
 
 
-def read_targets(path: str | Path) -> Tensor:
-    """Load stored target labels (``.npy`` array or ``.pt`` dict with a ``targets`` entry).
+def read_stored_targets(path: str | Path) -> tuple[Tensor, int | None]:
+    """Load stored target labels and the seed they were drawn with.
+
+    Reads a ``.npy`` array (no seed: None) or a ``.pt`` dict with a ``targets`` entry and,
+    as :func:`save_targets` writes it, an integer ``seed`` (None if absent).
 
     Raises:
         ValueError: naming the file if it cannot be read or holds no 2-D target matrix.
@@ -68,13 +71,26 @@ def read_targets(path: str | Path) -> Tensor:
             targets = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # numpy / torch raise many kinds on a corrupt file
         raise ValueError(f"{path}: cannot read stored target labels ({first_line(err)})") from err
+    seed = None
     if isinstance(targets, dict):
         if "targets" not in targets:
             raise ValueError(f"{path}: no 'targets' entry in the stored target labels")
+        stored_seed = targets.get("seed")
+        if isinstance(stored_seed, int) and not isinstance(stored_seed, bool):
+            seed = stored_seed
         targets = targets["targets"]
     if not isinstance(targets, Tensor) or targets.ndim != 2:
         raise ValueError(f"{path}: stored target labels are not a 2-D matrix")
-    return targets.float()
+    return targets.float(), seed
+
+
+def read_targets(path: str | Path) -> Tensor:
+    """Load stored target labels (see :func:`read_stored_targets`).
+
+    Raises:
+        ValueError: naming the file if it cannot be read or holds no 2-D target matrix.
+    """
+    return read_stored_targets(path)[0]
 
 
 def load_or_draw_targets(
