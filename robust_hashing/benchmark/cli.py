@@ -135,11 +135,12 @@ def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
         pr_curve_figure,
         robust_map_figure,
     )
+    from robust_hashing.leaderboard import to_console_text
 
     frame = summary.frame
     if frame is None:
         return
-    print("\n" + frame.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    print("\n" + to_console_text(frame))
     if wandb_enabled() and len(frame):
         figures = cache_dir / "figures"
         figures.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ from robust_hashing.leaderboard.render import (
     check_leaderboard,
     render,
     results_frame,
+    to_console_text,
     to_csv_text,
     write_leaderboard,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "render",
     "result_path",
     "results_frame",
+    "to_console_text",
     "to_csv_text",
     "write_leaderboard",
 ]

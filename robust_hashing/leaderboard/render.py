@@ -10,8 +10,10 @@ ones.
 A row that lacks an attack other rows of its group have (a failed or not yet run cell)
 names it in ``missing`` and is ranked after every complete row: its worst case is over
 fewer attacks, so it is not comparable. ``source`` says whether the row's figures were
-measured by the runner, copied from a paper (``reported``) or both (``mixed``). Columns
-come in a fixed order and rows are sorted, so the CSV is a pure function of the JSON files.
+measured by the runner, copied from a paper (``reported``) or both (``mixed``); ``notes``
+carries the cells' footnotes as ``<attack column>: <footnote>`` joined by ``; `` (for
+example that ProS-GAN is unbounded as published). Columns come in a fixed order and rows
+are sorted, so the CSV is a pure function of the JSON files.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from robust_hashing.leaderboard.schema import CellResult, SchemaError, load_resu
 
 GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries"]
 ID_COLUMNS = [*GROUP_COLUMNS, "defense"]
-SUMMARY_COLUMNS = ["rank", "clean_map", "robust_map", "worst_attack", "missing", "source"]
+SUMMARY_COLUMNS = [
+    "rank", "clean_map", "robust_map", "worst_attack", "missing", "source", "notes",
+]  # fmt: skip
 CLEAN_MAP_TOLERANCE = 0.005  # cells of one row attack one model on the same queries
 FLOAT_FORMAT = "%.4f"
 CSV_NAME = "leaderboard.csv"
@@ -67,6 +71,8 @@ def _row(cells: list[CellResult], columns: list[str]) -> dict[str, object]:
     row["worst_attack"] = untargeted[0][1] if untargeted else ""
     sources = {r.provenance.source for r in cells}
     row["source"] = sources.pop() if len(sources) == 1 else "mixed"
+    notes = sorted((r.column, r.footnote) for r in cells if r.footnote)
+    row["notes"] = "; ".join(f"{column}: {note}" for column, note in notes)
     for column in columns:
         row[column] = figures.get(column, math.nan)
     return row
@@ -122,6 +128,14 @@ def to_csv_text(frame: pd.DataFrame) -> str:
     """The exact text of ``leaderboard.csv`` for ``frame`` (fixed float format, LF line ends)."""
     text: str = frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
     return text
+
+
+def to_console_text(frame: pd.DataFrame) -> str:
+    """The leaderboard for a terminal: the table without ``notes``, each distinct note below."""
+    table = frame.drop(columns=["notes"], errors="ignore")
+    text: str = table.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+    notes = sorted({n for n in frame.get("notes", pd.Series(dtype=str)) if n})
+    return "\n".join([text, *(f"note: {n}" for n in notes)])
 
 
 def default_title(leaderboard_dir: str | Path) -> str:

@@ -167,6 +167,8 @@ def parse_result(data: Any, source: str = "<dict>") -> CellResult:
         raise SchemaError(f"{source}: field 'mode': expected one of {MODES}")
     if prov["source"] not in SOURCES:
         raise SchemaError(f"{source}: field 'provenance.source': expected one of {SOURCES}")
+    if "\n" in values.get("footnote", "") or "\r" in values.get("footnote", ""):
+        raise SchemaError(f"{source}: field 'footnote': must be one line")
     for name in ("bits", "top_k", "n_queries"):
         if values.get(name) is not None and values[name] <= 0:
             raise SchemaError(f"{source}: field '{name}': must be positive")

@@ -12,6 +12,7 @@ from robust_hashing.leaderboard import (
     dump_result,
     parse_result,
     results_frame,
+    to_console_text,
     to_csv_text,
     write_leaderboard,
 )
@@ -40,8 +41,8 @@ def test_frame_columns_rank_and_worst_case() -> None:
     frame = results_frame(records())
     assert list(frame.columns) == [
         "dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries", "defense",
-        "rank", "clean_map", "robust_map", "worst_attack", "missing", "source", "hag",
-        "mainstay", "dhta-targeted",
+        "rank", "clean_map", "robust_map", "worst_attack", "missing", "source", "notes",
+        "hag", "mainstay", "dhta-targeted",
     ]  # fmt: skip
     assert list(frame["defense"]) == ["saat", "cgat", "none"]
     assert list(frame["rank"]) == [1, 2, 3]
@@ -96,6 +97,21 @@ def test_source_column_marks_reported_figures() -> None:
     assert frame.loc["saat", "source"] == "mixed" and frame.loc["cgat", "source"] == "measured"
     only = results_frame([parse_result(reported)])
     assert list(only["source"]) == ["reported"]
+
+
+def test_notes_column_carries_the_cells_footnotes() -> None:
+    items = [parse_result(make_record("cgat", "hag")),
+             parse_result(make_record("cgat", "p2p", "targeted", footnote="unbounded")),
+             parse_result(make_record("cgat", "dhta", "targeted", footnote="Table 3, eps 8")),
+             parse_result(make_record("saat", "hag"))]  # fmt: skip
+    frame = results_frame(items).set_index("defense")
+    assert frame.loc["cgat", "notes"] == "dhta-targeted: Table 3, eps 8; p2p-targeted: unbounded"
+    assert frame.loc["saat", "notes"] == ""
+    assert "dhta-targeted: Table 3, eps 8; p2p-targeted: unbounded" in to_csv_text(frame)
+    console = to_console_text(frame.reset_index()).splitlines()
+    assert "notes" not in console[0] and "rank" in console[0]
+    assert console[-1] == "note: dhta-targeted: Table 3, eps 8; p2p-targeted: unbounded"
+    assert len(console) == 1 + 2 + 1  # header, two rows, the one distinct note
 
 
 def test_cells_of_one_row_must_agree_on_the_clean_map() -> None:

@@ -35,6 +35,7 @@ def test_roundtrip(tmp_path: Path, record: dict) -> None:
         (lambda d: d["provenance"].update(source="guessed"), "provenance.source"),
         (lambda d: d["provenance"].pop("seed"), "provenance: missing required field 'seed'"),
         (lambda d: d.update(bounded="yes"), "field 'bounded': expected a boolean"),
+        (lambda d: d.update(footnote="two\nlines"), "field 'footnote': must be one line"),
     ],
 )
 def test_rejects_bad_records(record: dict, mutate, message: str) -> None:
