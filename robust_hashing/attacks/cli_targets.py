@@ -16,7 +16,7 @@ from torch import Tensor
 
 from robust_hashing.attacks.targets import (
     draw_target_labels,
-    load_or_draw_targets,
+    load_or_draw_stored_targets,
     read_stored_targets,
     save_targets,
 )
@@ -80,10 +80,8 @@ def attack_targets(
     used: int | None = seed
     if targets_file is not None:
         path: Path | None = Path(targets_file)
-        existed = Path(targets_file).exists()
-        targets = load_or_draw_targets(targets_file, query_labels, db_labels, seed=seed)
-        if existed:  # a stored draw wins; report the seed it records
-            used = read_stored_targets(targets_file)[1]
+        # a stored draw wins; report the seed it records
+        targets, used = load_or_draw_stored_targets(targets_file, query_labels, db_labels, seed)
     else:
         targets = draw_target_labels(query_labels, db_labels, seed=seed)
         path = None if out is None else stored_targets_path(out)

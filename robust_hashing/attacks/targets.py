@@ -111,15 +111,26 @@ def load_or_draw_targets(
         ValueError: if the stored file cannot be read (see :func:`read_targets`) or its
             targets do not match the number of queries or classes.
     """
+    return load_or_draw_stored_targets(path, query_labels, db_labels, seed)[0]
+
+
+def load_or_draw_stored_targets(
+    path: str | Path, query_labels: Tensor, db_labels: Tensor, seed: int = 0
+) -> tuple[Tensor, int | None]:
+    """:func:`load_or_draw_targets`, also returning the seed of the draw.
+
+    The seed is ``seed`` for a fresh draw, and what the file records for a stored one (None
+    for a ``.npy`` file, which records none). The file is read once.
+    """
     path = Path(path)
     if path.exists():
-        targets = read_targets(path)
+        targets, stored_seed = read_stored_targets(path)
         if targets.shape != query_labels.shape:
             raise ValueError(
                 f"stored targets {path} have shape {tuple(targets.shape)}, "
                 f"expected {tuple(query_labels.shape)}; delete the file to redraw"
             )
-        return targets
+        return targets, stored_seed
     targets = draw_target_labels(query_labels, db_labels, seed=seed)
     save_targets(targets, path, seed)
-    return targets
+    return targets, seed

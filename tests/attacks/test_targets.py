@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from robust_hashing.attacks import draw_target_labels, load_or_draw_targets, unique_target_pool
+from robust_hashing.attacks.targets import load_or_draw_stored_targets
 
 
 @pytest.fixture
@@ -63,3 +64,15 @@ def test_targets_saved_once_and_reused(labels, tmp_path, suffix) -> None:
     assert path.stat().st_mtime_ns == stamp
     with pytest.raises(ValueError, match="delete the file"):
         load_or_draw_targets(path, query[:10], db)
+
+
+@pytest.mark.parametrize(("suffix", "stored_seed"), [(".pt", 7), (".npy", None)])
+def test_stored_targets_report_the_seed_of_their_draw(
+    labels, tmp_path, suffix, stored_seed
+) -> None:
+    query, db = labels
+    path = tmp_path / f"targets{suffix}"
+    drawn, seed = load_or_draw_stored_targets(path, query, db, seed=7)
+    assert seed == 7 and torch.equal(drawn, draw_target_labels(query, db, seed=7))
+    again, seed = load_or_draw_stored_targets(path, query, db, seed=0)  # read, not redrawn
+    assert torch.equal(again, drawn) and seed == stored_seed  # .npy records no seed
