@@ -26,6 +26,24 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
+def yaml_problem(err: yaml.YAMLError) -> str:
+    """One line for a YAML error: the problem and where (PyYAML's own text spans lines).
+
+    Example:
+        >>> try:
+        ...     yaml.safe_load("[1, 2")
+        ... except yaml.YAMLError as err:
+        ...     print(yaml_problem(err))
+        expected ',' or ']', but got '<stream end>' (line 1, column 6)
+    """
+    problem = getattr(err, "problem", None)
+    mark = getattr(err, "problem_mark", None)
+    if problem is None:
+        return " ".join(str(err).split()) or type(err).__name__
+    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+    return f"{problem}{where}"
+
+
 def int_at_least(minimum: int, expected: str = "an integer") -> Callable[[str], int]:
     """Argparse ``type`` accepting an integer ≥ ``minimum``; a usage error names the value.
 
@@ -74,8 +92,9 @@ def typed_value(text: str) -> Any:
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError as err:
-            problem = getattr(err, "problem", None) or type(err).__name__
-            raise argparse.ArgumentTypeError(f"invalid YAML value {text!r} ({problem})") from None
+            raise argparse.ArgumentTypeError(
+                f"invalid YAML value {text!r}: {yaml_problem(err)}"
+            ) from None
     return text
 
 

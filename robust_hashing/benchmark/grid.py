@@ -30,6 +30,8 @@ from typing import Any
 
 import yaml
 
+from robust_hashing.errors import yaml_problem
+
 PROFILES = ("quick", "paper")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's seed_everything) bound
@@ -292,16 +294,6 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
     )
 
 
-def _yaml_problem(err: yaml.YAMLError) -> str:
-    """One line for a YAML error: the problem and where (PyYAML's own text spans lines)."""
-    problem = getattr(err, "problem", None)
-    mark = getattr(err, "problem_mark", None)
-    if problem is None:
-        return " ".join(str(err).split())
-    where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-    return f"{problem}{where}"
-
-
 def load_grid(path: str | Path) -> Grid:
     """Read and validate a grid YAML file.
 
@@ -314,5 +306,5 @@ def load_grid(path: str | Path) -> Grid:
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
-        raise GridError(f"{path}: not valid YAML: {_yaml_problem(err)}") from None
+        raise GridError(f"{path}: not valid YAML: {yaml_problem(err)}") from None
     return parse_grid(data, str(path))
