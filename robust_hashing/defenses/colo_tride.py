@@ -222,11 +222,11 @@ class ColoTride(DefenseTask):
         y = y.float()
         rows = torch.nonzero(y.sum(1) > 0).squeeze(1)[:n]
         xa, ya, ia = x[rows], y[rows], idx[rows].long()
-        if len(rows) < n:
+        if len(torch.unique(ia)) != len(ia):  # a loader batch never repeats a row
+            raise ValueError(f"repeated rows in the loader batch: {ia.tolist()}")
+        if len(rows) < n:  # top-up rows repeat only when the training set has too few
             xt, yt, it = self.load_rows(self.draw_anchors(n - len(rows), ia))
             xa, ya, ia = torch.cat([xa, xt]), torch.cat([ya, yt]), torch.cat([ia, it])
-        if len(torch.unique(ia)) != len(ia):  # a loader batch never repeats a row
-            raise ValueError(f"repeated anchor rows in {ia.tolist()}")
         xp, yp, ip = self.load_rows(self.draw_positives(ya, ia))
         return torch.cat([xa, xp]), torch.cat([ya, yp]), torch.cat([ia, ip])
 

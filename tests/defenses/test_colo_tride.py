@@ -130,6 +130,20 @@ def test_anchors_are_the_first_labelled_batch_rows() -> None:
         assert ((step["y"][:3] * step["y"][3:]).sum(1) > 0).all()
 
 
+def test_a_training_set_smaller_than_the_anchors_repeats_rows() -> None:
+    # more anchors than labelled training rows: the top-up draws with replacement and the
+    # step still runs (a fixture-sized dataset; it used to fail on the repeats)
+    labelled = int((TinyDataModule().train.labels.sum(1) > 0).sum())
+    task = build(ColoTride, num_anchors=labelled + 5, attack_steps=1)
+    steps = _record_steps(task)
+    fit(task, max_steps=1)
+    anchors = steps[0]["idx"][: labelled + 5]
+    assert len(steps[0]["idx"]) == 2 * (labelled + 5)
+    assert len(anchors.unique()) < len(anchors)
+    own = steps[0]["batch_idx"][steps[0]["batch_y"].sum(1) > 0]
+    assert torch.equal(anchors[: len(own)], own)
+
+
 def test_draw_anchors_tops_up_with_labelled_rows() -> None:
     task = build(ColoTride)
     labels = TinyDataModule().train.labels
