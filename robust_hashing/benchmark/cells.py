@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from robust_hashing.benchmark.cache import ArtefactCache
+from robust_hashing.benchmark.cache import ArtefactCache, config_hash
 from robust_hashing.benchmark.grid import MODES, AttackSpec, DefenseSpec, Grid, grid_error
 from robust_hashing.registry import accepted_hp
 
@@ -297,6 +297,22 @@ def skipped_victims(grid: Grid, catalog: Catalog) -> list[str]:
     ]
 
 
+def data_identity(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The dataset part of a clean model's key (and of the stored targets' name).
+
+    The data module's ``content_identity`` of ``kwargs``: where the data lives (``root``) is
+    left out and the list files' digest put in, so the same lists elsewhere (another
+    machine, a maintainer's re-run) give the same key. ``kwargs`` as given for a data
+    module without one.
+    """
+    from robust_hashing.datamodules import DATAMODULES
+
+    identity = (
+        getattr(DATAMODULES.get(name), "content_identity", None) if name in DATAMODULES else None
+    )
+    return identity(dict(kwargs)) if identity is not None else dict(kwargs)
+
+
 def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
     trainer = grid.trainer
     config = {
@@ -312,9 +328,10 @@ def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
             "limit_train_batches": trainer.get("limit_train_batches"),
         },
     }
-    key = cache.key("clean", config, [], grid.seed)
+    identity = data_identity(ds.name, ds.kwargs)
+    key = cache.key("clean", {**config, "dataset_kwargs": identity}, [], grid.seed)
     cell_id = f"clean/{victim_id(ds.name, bits, grid.method, grid.backbone)}"
-    meta = {"dataset": ds.name, "bits": bits}
+    meta = {"dataset": ds.name, "bits": bits, "dataset_id": f"{ds.name}-{config_hash(identity, 8)}"}
     return Cell(cell_id, "clean", key, cache.path("clean", key), config, (), meta)
 
 

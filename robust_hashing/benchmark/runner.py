@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from robust_hashing.benchmark.cache import ArtefactCache, config_hash, write_json_atomic
+from robust_hashing.benchmark.cache import ArtefactCache, write_json_atomic
 from robust_hashing.benchmark.cells import Catalog, Cell, plan, skipped_victims
 from robust_hashing.benchmark.executors import Executor
 from robust_hashing.benchmark.grid import Grid
@@ -87,7 +87,7 @@ def _runtime(cell: Cell, clean: Cell, grid: Grid, opts: RunOptions, devices: int
         "wandb_dir": str(opts.cache_dir / "wandb"),
         "wandb_project": grid.wandb.get("project", "robust_hashing"),
         "dataset": {"name": ccfg["dataset"], "kwargs": ccfg["dataset_kwargs"]},
-        "dataset_id": f"{ccfg['dataset']}-{config_hash(ccfg['dataset_kwargs'], 8)}",
+        "dataset_id": clean.meta["dataset_id"],
         "victim": {"method": ccfg["method"], "backbone": ccfg["backbone"], "bits": ccfg["bits"]},
         "top_k": grid.top_k,
     }  # fmt: skip

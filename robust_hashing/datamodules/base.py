@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from lightning.pytorch import LightningDataModule
@@ -17,7 +17,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
-from robust_hashing.datasets.lists import HashingListDataset, count_rows
+from robust_hashing.datasets.lists import HashingListDataset, count_rows, list_digest
 from robust_hashing.datasets.transforms import eval_transform, train_transform
 
 __all__ = ["HashingDataModule", "ListDataModule", "Split"]
@@ -92,6 +92,22 @@ class HashingDataModule(LightningDataModule):
         self._lists: dict[str, HashingListDataset] = {}  # parsed rows per list split
         self._datasets: dict[str, HashingListDataset] = {}
         self._num_train: int | None = None
+
+    LOCATION_ARGS: ClassVar[tuple[str, ...]] = ("root", "num_workers", "cache_images")
+    """Arguments that say where the data lives or how it is loaded, not what it is."""
+
+    @classmethod
+    def content_identity(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """What determines the data of ``cls(**kwargs)``, for cache keys and provenance.
+
+        The arguments without :attr:`LOCATION_ARGS`, plus a digest of the list files
+        (``*.txt``) at the top of ``root``: the same lists under another path give the same
+        identity, edited lists a new one. The images themselves are not read.
+        """
+        identity = {k: v for k, v in kwargs.items() if k not in cls.LOCATION_ARGS}
+        if kwargs.get("root") is not None:
+            identity["lists"] = list_digest(kwargs["root"])
+        return identity
 
     def _save_own_hyperparameters(self) -> None:
         """Save the arguments of the most specific ``__init__``.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from PIL import Image
@@ -54,6 +55,11 @@ class EmbeddedDataModule(HashingDataModule):
             cache_images=cache_images,
             seed=seed,
         )
+
+    @classmethod
+    def content_identity(cls, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The arguments without where the folder lives: its content follows from ``seed``."""
+        return {k: v for k, v in kwargs.items() if k not in cls.LOCATION_ARGS}
 
     def prepare_data(self) -> None:
         """Rebuild the folder if it vanished since ``__init__`` (cheap check otherwise)."""

@@ -12,6 +12,7 @@ the file and the line number.
 from __future__ import annotations
 
 import copy
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -85,6 +86,20 @@ def resolve_list_format(root: str | Path, split: str, list_format: ListFormat = 
     raise DatasetError(
         f"{root}: no list file for split {split!r} (looked for {split}_img.txt and {split}.txt)"
     )
+
+
+def list_digest(root: str | Path) -> str:
+    """SHA-256 (16 hex digits) of the list files (``*.txt``) at the top of ``root``.
+
+    Names and contents, in name order; ``"missing"`` if ``root`` is not a folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return "missing"
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.glob("*.txt") if p.is_file()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def count_rows(root: str | Path, split: str, list_format: ListFormat = "auto") -> int:

@@ -202,3 +202,28 @@ def test_only_matching_no_cell_is_an_error(tmp_path: Path) -> None:
         plan(make_grid(), ArtefactCache(tmp_path), FakeCatalog(), only="zzz")
     # a substring matches (the pattern is wrapped in *...*)
     assert len(plan(make_grid(), ArtefactCache(tmp_path), FakeCatalog(), only="good/weak")) == 3
+
+
+def test_clean_key_follows_the_lists_not_where_they_live(tmp_path: Path) -> None:
+    import shutil
+
+    fixture = Path(__file__).resolve().parents[1] / "data" / "flickr25k"
+    here, there = tmp_path / "a" / "flickr", tmp_path / "b" / "copy of flickr"
+    shutil.copytree(fixture, here)
+    shutil.copytree(fixture, there)
+
+    def clean(root: Path, **kwargs: Any) -> Any:
+        dataset = {"name": "flickr25k", "kwargs": {"root": str(root), **kwargs}}
+        grid = make_grid(datasets=[dataset], defenses=["none"], attacks=["hag"])
+        return next(
+            c for c in plan(grid, ArtefactCache(tmp_path), RegistryCatalog()) if c.kind == "clean"
+        )
+
+    first, moved = clean(here), clean(there, num_workers=2, cache_images=True)
+    assert first.key == moved.key and first.meta["dataset_id"] == moved.meta["dataset_id"]
+    assert moved.config["dataset_kwargs"]["root"] == str(there)  # the worker still gets it
+    assert clean(here, batch_size=7).key != first.key
+    lists = sorted(there.glob("*.txt"))
+    lists[0].write_text(lists[0].read_text() + lists[0].read_text().splitlines()[0] + "\n")
+    edited = clean(there)
+    assert edited.key != first.key and edited.meta["dataset_id"] != first.meta["dataset_id"]

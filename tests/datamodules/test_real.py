@@ -141,3 +141,17 @@ def test_all_zero_label_rows_are_kept_and_counted(caplog: pytest.LogCaptureFixtu
         dm.setup("test")
     assert len(dm.query) == len(rows) and dm.unlabelled_rows["test"] == zero
     assert f"{zero} of {len(rows)} test rows have no label" in caplog.text
+
+
+def test_content_identity_leaves_out_where_the_data_lives() -> None:
+    from robust_hashing.datamodules.embedded import EmbeddedDataModule
+    from robust_hashing.datasets.lists import list_digest
+
+    root = DATA / "flickr25k"
+    kwargs = {"root": str(root), "batch_size": 8, "num_workers": 3, "cache_images": True}
+    assert Flickr25KDataModule.content_identity(kwargs) == {
+        "batch_size": 8,
+        "lists": list_digest(root),
+    }
+    assert list_digest(root / "nowhere") == "missing"
+    assert EmbeddedDataModule.content_identity({"root": "/x", "seed": 1}) == {"seed": 1}
