@@ -7,13 +7,13 @@ Every attack is a plain :class:`HashAttack` object registered in :data:`ATTACKS`
     >>> adv = attack(images, labels, targets)                          # doctest: +SKIP
 
 Third-party attacks register themselves with :func:`register_attack` when imported;
-:func:`load_attack_plugins` imports the modules advertised under the entry-point group
-``robust_hashing.attacks``.
+the modules (or classes) advertised under the entry-point group ``robust_hashing.attacks``
+are loaded by the first :func:`list_attacks` / :func:`get_attack` call (see
+:mod:`robust_hashing.plugins`).
 """
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import Any
 
 from robust_hashing.attacks import cgat_pgd, dhta, hag, mainstay, p2p, prosgan, sdha, tha
@@ -32,7 +32,8 @@ _BUILTIN = (cgat_pgd, dhta, hag, mainstay, p2p, prosgan, sdha, tha)
 
 
 def list_attacks(pattern: str | None = None) -> list[str]:
-    """Sorted names of the registered attacks, optionally filtered by an fnmatch pattern."""
+    """Sorted names of the registered attacks (plugins included), fnmatch ``pattern`` optional."""
+    load_attack_plugins()
     return ATTACKS.list(pattern)
 
 
@@ -54,25 +55,22 @@ def get_attack(
         **hp: keyword hyper-parameters (``targeted``, ``eps``, ``seed``, ``steps``, ...);
             they take precedence over the ``quick`` overrides.
     """
+    load_attack_plugins()
     cls = ATTACKS.get(name)
     kwargs = {**(cls.quick if quick else {}), **hp}
     return cls(model, context, **kwargs)
 
 
-def load_attack_plugins(group: str = "robust_hashing.attacks") -> list[str]:
-    """Import every entry point of ``group``; return the names of the loaded entry points.
+def load_attack_plugins(*, reload: bool = False) -> list[str]:
+    """Load the ``robust_hashing.attacks`` entry points once per process; their names.
 
-    A plugin module registers its attacks with :func:`register_attack` on import; an entry
-    point that resolves to a :class:`HashAttack` subclass not yet registered is
-    registered under the entry point's name.
+    An entry point may name a module whose attacks register themselves, or a
+    :class:`HashAttack` subclass, registered under the entry point's name unless it
+    registered itself (see :mod:`robust_hashing.plugins`).
     """
-    loaded = []
-    for ep in importlib.metadata.entry_points(group=group):
-        obj = ep.load()
-        if isinstance(obj, type) and issubclass(obj, HashAttack) and obj.name not in ATTACKS:
-            register_attack(ep.name)(obj)
-        loaded.append(ep.name)
-    return loaded
+    from robust_hashing.plugins import ATTACK_GROUP, load_group
+
+    return load_group(ATTACK_GROUP, reload=reload)
 
 
 _LAZY = {

@@ -211,11 +211,21 @@ ATTACKS: Registry[type[HashAttack]] = Registry("attack")
 
 
 def register_attack(name: str, *, override: bool = False) -> Callable[[A], A]:
-    """Class decorator registering a :class:`HashAttack` under ``name`` (sets ``cls.name``)."""
+    """Class decorator registering a :class:`HashAttack` under ``name`` (sets ``cls.name``).
+
+    Raises:
+        ValueError: if ``name`` is taken (unless ``override``).
+        TypeError: if the class is not a :class:`HashAttack` subclass.
+    """
 
     def decorator(cls: A) -> A:
-        cls.name = name
+        if not (isinstance(cls, type) and issubclass(cls, HashAttack)):
+            raise TypeError(
+                f"register_attack({name!r}): {getattr(cls, '__qualname__', cls)!s} is not a "
+                "subclass of robust_hashing.attacks.HashAttack"
+            )
         ATTACKS.add(name, cls, override=override)
+        cls.name = name
         return cls
 
     return decorator

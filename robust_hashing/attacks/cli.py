@@ -122,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, cuda, mps"
     )
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import a third-party attack first: a .py file or a dotted module (repeatable)",
+    )
     p.add_argument("--list", action="store_true", help="list the registered attacks and exit")
     return p
 
@@ -187,8 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     from robust_hashing.attacks import ATTACKS, list_attacks, load_attack_plugins
     from robust_hashing.datamodules import DATAMODULES
+    from robust_hashing.plugins import PluginError, import_plugin
 
-    load_attack_plugins()
+    try:
+        load_attack_plugins()
+        for spec in args.plugin:
+            import_plugin(spec)
+    except PluginError as err:
+        return _fail(err, 2)
     if args.list:
         print("\n".join(list_attacks()))
         return 0

@@ -22,10 +22,10 @@ from robust_hashing.benchmark.executors import (
     SlurmExecutor,
 )
 from robust_hashing.benchmark.grid import Grid, GridError, load_grid
-from robust_hashing.benchmark.plugins import PluginError, load_plugins
 from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
 from robust_hashing.errors import first_line, key_value
 from robust_hashing.leaderboard.schema import SchemaError
+from robust_hashing.plugins import PluginError, import_plugin, load_entry_points
 
 DESCRIPTION = """\
 Fill a benchmark grid: robust-hashing benchmark --grid benchmark/quick.yaml [options]
@@ -169,7 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         grid = load_grid(args.grid)
         plugins = [*grid.plugins, *args.plugin]
-        load_plugins(plugins)
+        load_entry_points()
+        for spec in grid.plugins:
+            try:
+                import_plugin(spec)
+            except PluginError as err:
+                raise GridError(f"{args.grid}: key 'plugins': {err}") from None
+        for spec in args.plugin:
+            import_plugin(spec)
         gpus, workers = resolve_devices(str(args.devices), grid.trainer["accelerator"])
         executor = make_executor(
             args.executor, args.cache_dir, args.slurm, workers, dry_run=args.dry_run

@@ -17,6 +17,8 @@ A grid file looks like ``benchmark/quick.yaml``::
     plugins: []               # modules or .py files imported before the grid is expanded
     leaderboard_dir: leaderboard/quick   # where results/ and leaderboard.csv go
 
+Paths (``plugins`` files, ``leaderboard_dir``) are relative to the folder the command runs
+in, as for every command-line path (the shipped grids assume the repository root).
 ``all`` expands, after plugins are imported, to every registered defense / every registered
 attack in each of its supported modes. Validation errors name the file and the YAML key.
 """

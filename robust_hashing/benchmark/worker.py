@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from robust_hashing.benchmark.cache import ArtefactCache, git_commit
-from robust_hashing.benchmark.plugins import import_plugin, load_plugins
+from robust_hashing.plugins import import_plugin, load_plugins
 
 
 def environment(accelerator: str = "auto") -> dict[str, str]:

@@ -18,7 +18,6 @@ Third-party packages may register more under the entry-point group
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING
 
 from robust_hashing.registry import Registry
@@ -28,29 +27,45 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "robust_hashing.defenses"
 DEFENSES: Registry[type[DefenseTask]] = Registry("defense")
-_PLUGINS_LOADED = False
 
 
 def register_defense(
     name: str, *, override: bool = False
 ) -> Callable[[type[DefenseTask]], type[DefenseTask]]:
-    """Class decorator registering a defense under ``name`` (raises on duplicates)."""
-    return DEFENSES.register(name, override=override)
+    """Class decorator registering a defense under ``name``.
+
+    Raises:
+        ValueError: if ``name`` is taken (unless ``override``).
+        TypeError: if the class is not a :class:`DefenseTask` subclass.
+    """
+
+    def decorator(cls: type[DefenseTask]) -> type[DefenseTask]:
+        from robust_hashing.defenses.base import DefenseTask
+
+        if not (isinstance(cls, type) and issubclass(cls, DefenseTask)):
+            raise TypeError(
+                f"register_defense({name!r}): {getattr(cls, '__qualname__', cls)!s} is not a "
+                "subclass of robust_hashing.defenses.DefenseTask"
+            )
+        DEFENSES.add(name, cls, override=override)
+        return cls
+
+    return decorator
 
 
-def load_plugins() -> None:
-    """Import every ``robust_hashing.defenses`` entry point once (they self-register)."""
-    global _PLUGINS_LOADED
-    if _PLUGINS_LOADED:
-        return
-    _PLUGINS_LOADED = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        ep.load()
+def load_defense_plugins(*, reload: bool = False) -> list[str]:
+    """Load the ``robust_hashing.defenses`` entry points once per process; their names.
+
+    See :mod:`robust_hashing.plugins`.
+    """
+    from robust_hashing.plugins import load_group
+
+    return load_group(ENTRY_POINT_GROUP, reload=reload)
 
 
 def list_defenses(pattern: str | None = None) -> list[str]:
     """Sorted registered defense names (fnmatch ``pattern`` optional), plugins included."""
-    load_plugins()
+    load_defense_plugins()
     return DEFENSES.list(pattern)
 
 
@@ -60,7 +75,7 @@ def get_defense(name: str) -> type[DefenseTask]:
     Raises:
         KeyError: listing the known names if ``name`` is unknown.
     """
-    load_plugins()
+    load_defense_plugins()
     return DEFENSES.get(name)
 
 
@@ -81,6 +96,6 @@ __all__ = [
     "NoDefense",
     "get_defense",
     "list_defenses",
-    "load_plugins",
+    "load_defense_plugins",
     "register_defense",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 from typing import ClassVar
 
 import pytest
@@ -13,7 +12,6 @@ from robust_hashing.attacks import (
     AttackContext,
     HashAttack,
     get_attack,
-    load_attack_plugins,
     register_attack,
 )
 from robust_hashing.attacks.base import cache_path
@@ -61,18 +59,3 @@ def test_register_and_project(model, batch) -> None:
         assert (adv - images).abs().max() <= 0.01 + 1e-6 and adv.max() <= 1
     finally:
         ATTACKS.remove("noop_test")
-
-
-def test_load_attack_plugins(monkeypatch) -> None:
-    class FakeEntryPoint:
-        name = "plugin_noop"
-
-        def load(self):
-            return type("PluginNoop", (_Noop,), {"name": ""})
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [FakeEntryPoint()])
-    try:
-        assert load_attack_plugins() == ["plugin_noop"]
-        assert "plugin_noop" in ATTACKS
-    finally:
-        ATTACKS.remove("plugin_noop")

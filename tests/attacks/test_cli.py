@@ -189,6 +189,31 @@ def test_attack_command_list_and_errors(capsys) -> None:
     }
 
 
+def test_attack_command_loads_plugins_and_names_a_broken_one(capsys, tmp_path) -> None:
+    from robust_hashing.attacks import ATTACKS
+
+    good = tmp_path / "lab_attack.py"
+    good.write_text(
+        "from robust_hashing.attacks import HashAttack, register_attack\n"
+        "@register_attack('lab_identity_xyz')\n"
+        "class LabIdentity(HashAttack):\n"
+        "    def forward(self, images, labels, targets):\n"
+        "        return images\n"
+    )
+    bad = tmp_path / "bad_attack.py"
+    bad.write_text("def broken(:\n")
+    try:
+        assert cli.main(["--plugin", str(good), "--list"]) == 0
+        assert "lab_identity_xyz" in capsys.readouterr().out.split()
+    finally:
+        ATTACKS.remove("lab_identity_xyz")
+    assert cli.main(["--plugin", str(bad), "--list"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err == f"robust-hashing attack: error: plugin {bad}: SyntaxError: invalid syntax (line 1)"
+    )
+
+
 def test_format_table_one_row_per_attack_and_dash_for_missing_theory():
     from robust_hashing.attacks.cli import format_table
 

@@ -84,6 +84,14 @@ def test_failing_plugin_is_one_line(tmp_path, capsys, source: str, message: str)
     assert re.fullmatch(f"plugin {re.escape(str(plugin))}: {message}", line), line
 
 
+def test_a_missing_grid_plugin_names_the_key(tmp_path, capsys) -> None:
+    grid = write_grid(tmp_path, plugins=["no_such_plugin.py"])
+    assert run(tmp_path, grid, "--dry-run") == 2
+    line = one_error_line(capsys)
+    assert line.startswith(f"{grid}: key 'plugins': plugin no_such_plugin.py: file not found (")
+    assert not (tmp_path / "cache").exists()
+
+
 def test_only_matching_no_cell_is_an_error_and_writes_nothing(
     tmp_path, capsys, monkeypatch
 ) -> None:

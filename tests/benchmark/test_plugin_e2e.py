@@ -12,9 +12,9 @@ import pytest
 from robust_hashing.benchmark.cells import RegistryCatalog
 from robust_hashing.benchmark.executors import InlineExecutor
 from robust_hashing.benchmark.grid import parse_grid
-from robust_hashing.benchmark.plugins import load_plugins
 from robust_hashing.benchmark.runner import RunOptions, run_grid
 from robust_hashing.leaderboard import load_results
+from robust_hashing.plugins import load_plugins
 from tests.devices import DEVICES
 
 ROOT = Path(__file__).resolve().parents[2]

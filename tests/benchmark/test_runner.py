@@ -47,7 +47,7 @@ def test_inline_run_publishes_leaderboard(catalog, options) -> None:
     assert weak.provenance.config_hash
     # what the figures measure comes from the attack report into the JSON and the CSV
     assert (weak.top_k, weak.n_queries) == (grid.top_k, grid.max_queries or 20)
-    assert set(frame["n_queries"]) == {weak.n_queries} and set(frame["missing"].fillna("")) == {""}
+    assert set(frame["n_queries"]) == {weak.n_queries} and frame["missing"].isna().all()
 
 
 def test_rerun_reuses_everything(catalog, options) -> None:
