@@ -73,6 +73,16 @@ class Progress:
         )
 
 
+def last_error_line(log: Path, width: int = 160) -> str:
+    """The last non-blank line of a worker log (the exception of a traceback), shortened."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    line = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def _runtime(cell: Cell, clean: Cell, grid: Grid, opts: RunOptions, devices: int) -> dict:
     ccfg = clean.config
     return {
@@ -166,7 +176,10 @@ class Scheduler:
                 progress.failed += 1
                 error = cell.dir / "error.log"
                 log = error if error.is_file() else unit[0].dir / "worker.log"
-                self.failures[cell.id] = f"exit status {code}; log: {log}"
+                cause = last_error_line(log)
+                self.failures[cell.id] = (
+                    f"exit status {code}{': ' + cause if cause else ''}; log: {log}"
+                )
                 progress.line("FAILED", cell.id, seconds)
         return requeue
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 import shutil
 from pathlib import Path
@@ -88,7 +89,9 @@ def test_failures_are_contained_and_reported(catalog, options) -> None:
         "attack/fake-16bit-dpsh-test_cnn/broken/boom",
     }
     assert "4 cell(s) did not finish" in out.getvalue()
-    log = Path(summary.failures["attack/fake-16bit-dpsh-test_cnn/none/boom"].split("log: ")[1])
+    failure = summary.failures["attack/fake-16bit-dpsh-test_cnn/none/boom"]
+    assert re.match(r"exit status 1: \w+Error: .*attack bug.*; log: ", failure), failure
+    log = Path(failure.split("log: ")[1])
     assert "attack bug" in log.read_text()
     assert [r.attack for r in load_results(options.leaderboard_dir / "results")] == ["weak"]
 
