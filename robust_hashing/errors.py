@@ -16,14 +16,28 @@ _FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?")
 def first_line(err: BaseException) -> str:
     r"""The first line of ``err``'s message, or its type name if the message is empty.
 
+    An error re-raised from a DataLoader worker process (``Caught X in DataLoader worker
+    process N.`` followed by the worker's traceback) gives the original message instead, the
+    traceback's last line without its ``module.X:`` prefix.
+
     Example:
         >>> first_line(ValueError("bad value\nmore detail"))
         'bad value'
         >>> first_line(EOFError())
         'EOFError'
+        >>> first_line(OSError("Caught OSError in DataLoader worker process 1.\n"
+        ...     "Original Traceback (most recent call last):\n  ...\nOSError: a.txt:2: bad"))
+        'a.txt:2: bad'
     """
     text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    if not text:
+        return type(err).__name__
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines[0].startswith("Caught ") and "worker process" in lines[0] and len(lines) > 1:
+        last = lines[-1].strip()
+        kind, _, message = last.partition(": ")
+        return message if message and kind.rsplit(".", 1)[-1] == type(err).__name__ else last
+    return lines[0]
 
 
 def yaml_problem(err: yaml.YAMLError) -> str:

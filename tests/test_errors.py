@@ -4,9 +4,11 @@ import argparse
 import doctest
 
 import pytest
+import torch
 
 from robust_hashing import errors
-from robust_hashing.errors import int_at_least, key_value, typed_value
+from robust_hashing.datasets.lists import DatasetError
+from robust_hashing.errors import first_line, int_at_least, key_value, typed_value
 
 
 def test_docstring_examples_hold() -> None:
@@ -60,3 +62,19 @@ def test_int_at_least() -> None:
         parse("x")
     with pytest.raises(argparse.ArgumentTypeError, match="must be at least 2, got 1"):
         parse("1")
+
+
+class _Broken(torch.utils.data.Dataset):
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int):
+        raise DatasetError(f"train_img.txt:{i + 1}: cannot read image im{i}.jpg")
+
+
+def test_first_line_of_an_error_from_a_dataloader_worker() -> None:
+    loader = torch.utils.data.DataLoader(_Broken(), num_workers=1)
+    with pytest.raises(DatasetError) as info:
+        next(iter(loader))
+    assert str(info.value).startswith("Caught DatasetError in DataLoader worker process 0")
+    assert first_line(info.value) == "train_img.txt:1: cannot read image im0.jpg"

@@ -170,7 +170,8 @@ def format_report(report: dict[str, Any]) -> str:
 
 def _fail(message: object, code: int = 1) -> int:
     """Print the one-line error of the command and return ``code``."""
-    print(f"{PROG}: error: {message}", file=sys.stderr)
+    text = first_line(message) if isinstance(message, BaseException) else message
+    print(f"{PROG}: error: {text}", file=sys.stderr)
     return code
 
 

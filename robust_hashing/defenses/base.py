@@ -97,15 +97,15 @@ class DefenseTask(HashingTask, ABC):
         Raises:
             FileNotFoundError: if the file does not exist.
             CheckpointError: (a ``ValueError``) if it is not a readable hashing-task
-                checkpoint or its backbone / bits / weights differ.
+                checkpoint or its backbone / bits / loss / class count / weights differ.
         """
         path = Path(checkpoint)
         if not path.is_file():
             raise FileNotFoundError(f"clean checkpoint not found: {path}")
         ckpt = read_checkpoint(path)
         hp = ckpt["hyper_parameters"]
-        for key in ("backbone", "bits"):
-            if key in hp and hp[key] != self.hparams[key]:
+        for key in ("backbone", "bits", "loss", "num_classes"):  # same victim, same data
+            if key in hp and key in self.hparams and hp[key] != self.hparams[key]:
                 raise CheckpointError(
                     f"{path}: checkpoint {key}={hp[key]!r} differs from {self.hparams[key]!r}"
                 )

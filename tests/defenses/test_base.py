@@ -47,6 +47,11 @@ def test_clean_checkpoint_errors(tmp_path: Path) -> None:
     path, _ = _clean_checkpoint(tmp_path, bits=8)
     with pytest.raises(ValueError, match="bits"):
         build(CgAT, clean_checkpoint=str(path))
+    path, _ = _clean_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match=r"checkpoint loss='dpsh' differs from 'dph'"):
+        build(CgAT, clean_checkpoint=str(path), loss="dph")
+    with pytest.raises(ValueError, match=rf"num_classes={NUM_CLASSES} differs from 38"):
+        build(CgAT, clean_checkpoint=str(path), num_classes=38)
 
 
 def test_banks_start_from_the_clean_model(tmp_path: Path) -> None:
