@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import math
 import sys
 from pathlib import Path
@@ -76,11 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--data",
-        default="embedded",
-        help="registered data module: embedded | flickr25k | nuswide | coco "
-        "(the real datasets need --root)",
+        default=None,
+        help="registered data module: embedded | flickr25k | nuswide | coco (default: the one "
+        "the checkpoint was trained on, with its stored arguments; embedded if it records none)",
     )
-    p.add_argument("--root", default=None, metavar="DIR", help="dataset root (list files)")
+    p.add_argument(
+        "--root", default=None, metavar="DIR", help="dataset root (default: the stored one)"
+    )
     p.add_argument("--quick", action="store_true", help="use the attack's quick profile")
     p.add_argument(
         "--hp",
@@ -223,13 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     problem = _check_hyper_parameters(sorted({n for n, _ in jobs}), user_hp)
     if problem:
         parser.error(f"argument --hp: {problem}")
-    if args.data not in DATAMODULES:
+    if args.data is not None and args.data not in DATAMODULES:
         known = ", ".join(DATAMODULES.list())
         parser.error(f"argument --data: unknown data module {args.data!r}; known: {known}")
-    dm_params = inspect.signature(DATAMODULES.get(args.data)).parameters
-    root = dm_params.get("root")
-    if root is not None and root.default is inspect.Parameter.empty and not args.root:
-        parser.error(f"--data {args.data} needs --root (the folder of its list files)")
     return _run(args, jobs, user_hp)
 
 
@@ -239,17 +236,26 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
     from lightning.fabric.utilities.exceptions import MisconfigurationException
     from tqdm import tqdm
 
-    from robust_hashing import datamodules, tasks
+    from robust_hashing import datamodules
     from robust_hashing.attacks import get_attack
+    from robust_hashing.attacks.cli_data import DataChoiceError, resolve_data
     from robust_hashing.attacks.cli_targets import attack_targets, check_targets_file
     from robust_hashing.attacks.context import build_context
     from robust_hashing.attacks.evaluation import AttackEvaluation
     from robust_hashing.datasets.lists import DatasetError
+    from robust_hashing.tasks.checkpoint import hash_net_from, read_checkpoint
 
     L.seed_everything(args.seed, workers=True)
     ckpt = Path(args.checkpoint)
     try:
-        model = tasks.load_hash_net(ckpt)
+        stored = read_checkpoint(ckpt)
+        model = hash_net_from(stored, ckpt)
+        data, data_kwargs = resolve_data(args.data, args.root, stored)
+    except DataChoiceError as err:
+        return _fail(err, 2)
+    except (FileNotFoundError, ValueError) as err:  # CheckpointError: name the file
+        return _fail(err)
+    try:
         if args.targets:  # a corrupt file fails before the banks are encoded
             check_targets_file(args.targets, args.target_seed)
     except (FileNotFoundError, ValueError) as err:  # CheckpointError, bad targets: name the file
@@ -265,14 +271,14 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
     except (MisconfigurationException, ValueError, RuntimeError) as err:
         return _fail(f"argument --accelerator {args.accelerator!r}: {first_line(err)}", 2)
     try:
-        dm = datamodules.get_datamodule(args.data, **({"root": args.root} if args.root else {}))
+        dm = datamodules.get_datamodule(data, **data_kwargs)
         context = build_context(
             model,
             dm,
             trainer=trainer,
             cache_dir=args.cache_dir,
             model_key=checkpoint_key(ckpt),
-            dataset=args.data,
+            dataset=data,
         )
         targets_all: Any = None
         target_info: dict[str, Any] = {}  # target seed and file, in every targeted report
@@ -303,7 +309,8 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
             report = dict(evaluation.report)
             report.update(
                 checkpoint=str(ckpt),
-                data=args.data,
+                data=data,
+                data_kwargs=data_kwargs,
                 quick=args.quick,
                 seed=args.seed,
                 hp={k: v for k, v in hp.items() if k != "targeted"},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from PIL import Image
@@ -31,6 +31,8 @@ class EmbeddedDataModule(HashingDataModule):
         cache_images: keep decoded images in memory (the whole set is about 130 MB).
     """
 
+    NUM_CLASSES: ClassVar[int] = len(CLASS_NAMES)
+
     def __init__(
         self,
         root: str | None = None,
@@ -43,7 +45,7 @@ class EmbeddedDataModule(HashingDataModule):
         path = build_embedded(root, seed=seed)
         super().__init__(
             root=str(path),
-            num_classes=len(CLASS_NAMES),
+            num_classes=self.NUM_CLASSES,
             batch_size=batch_size,
             eval_batch_size=eval_batch_size,
             num_workers=num_workers,

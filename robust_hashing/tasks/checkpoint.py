@@ -66,8 +66,11 @@ def load_hash_net(checkpoint: str | Path, map_location: str = "cpu") -> HashNet:
         CheckpointError: (a ``ValueError``) naming the file if it is not a readable
             hashing-task checkpoint or its weights do not fit the stored backbone.
     """
-    path = Path(checkpoint)
-    ckpt = read_checkpoint(path, map_location)
+    return hash_net_from(read_checkpoint(checkpoint, map_location), checkpoint)
+
+
+def hash_net_from(ckpt: dict[str, Any], path: str | Path) -> HashNet:
+    """:func:`load_hash_net` of a checkpoint already read (by :func:`read_checkpoint`)."""
     hp = ckpt["hyper_parameters"]
     try:
         model = create_hash_net(hp.get("backbone", "small_cnn"), int(hp["bits"]))

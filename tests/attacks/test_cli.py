@@ -325,11 +325,39 @@ def no_encoding(monkeypatch):
             "expected a positive integer, got 'many'",
         ),
         (["--checkpoint", "x.ckpt", "--attack", "hag", "--data", "nope"], "data module 'nope'"),
-        (["--checkpoint", "x.ckpt", "--attack", "hag", "--data", "nuswide"], "needs --root"),
     ],
 )
 def test_attack_command_usage_errors(capsys, no_encoding, argv, expected) -> None:
     assert expected in _usage_error(capsys, argv)
+
+
+def test_attack_command_data_follows_the_checkpoint(capsys, untrained_ckpt, no_encoding) -> None:
+    from robust_hashing.attacks.cli_data import resolve_data
+
+    ckpt = torch.load(untrained_ckpt, weights_only=False)
+    assert resolve_data(None, None, ckpt) == ("embedded", {})  # records no class count
+    ckpt["hyper_parameters"]["num_classes"] = 21
+    stored = {"root": "/data/nus", "batch_size": 64, "resize": 32, "crop": 32, "flip": True}
+    ckpt["datamodule_hyper_parameters"] = stored
+    name, kwargs = resolve_data(None, None, ckpt)
+    assert name == "nuswide" and kwargs == {"root": "/data/nus", "resize": 32, "crop": 32,
+                                            "flip": True}  # fmt: skip
+    assert resolve_data(None, "/moved", ckpt)[1]["root"] == "/moved"
+    torch.save(ckpt, untrained_ckpt)
+    argv = ["--checkpoint", str(untrained_ckpt), "--attack", "hag"]
+    line = _error(capsys, [*argv, "--data", "flickr25k"], code=2)
+    assert line.endswith("--data flickr25k has 38 classes but the checkpoint's model was trained "
+                         "on 21; pass the data it was trained on")  # fmt: skip
+    del ckpt["datamodule_hyper_parameters"]
+    torch.save(ckpt, untrained_ckpt)
+    assert _error(capsys, argv, code=2).endswith(
+        "--data nuswide needs --root (the folder of its list files)"
+    )
+    ckpt["hyper_parameters"]["num_classes"] = 7
+    torch.save(ckpt, untrained_ckpt)
+    assert _error(capsys, argv, code=2).endswith(
+        "pass --data: the checkpoint's model has 7 classes, which no registered data has"
+    )
 
 
 def test_attack_command_bad_accelerator(capsys, untrained_ckpt, no_encoding) -> None:
@@ -423,7 +451,7 @@ def test_attack_help_shows_defaults_and_requirements(capsys) -> None:
         cli.main(["--help"])
     assert exc.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "(default: 5000)" in out and "(default: embedded)" in out
+    assert "(default: 5000)" in out and "(default: the one the checkpoint was trained on" in out
     assert "required unless --list" in out
     for option in ("--data", "--asr-n", "--seed", "--target-seed", "--accelerator"):
         assert option in out
