@@ -215,6 +215,7 @@ class AttackEvaluation(L.LightningModule):
         rep: dict[str, Any] = {"attack": self.attack.name, "mode": self.attack.mode}
         rep.update(bounded=bool(self.attack.bounded), eps=float(self.attack.eps))
         rep.update(top_k=k, asr_n=self.asr_n, n_queries=len(g["idx"]))
+        rep["unlabelled_queries"] = int((g["labels"].sum(1) == 0).sum())  # protocol §1: count
         rep.update(scores(g["clean"], g["labels"], "clean_map"))
         rep.update(scores(g["adv"], g["labels"], "adv_map"))
         gold = g["targets"] if targeted else g["labels"]

@@ -58,7 +58,7 @@ def _read_lines(path: Path) -> list[str]:
     """Return the lines of ``path`` with trailing blank lines dropped."""
     if not path.is_file():
         raise DatasetError(f"{path}: list file not found")
-    lines = decode_utf8(path.read_bytes(), path).splitlines()
+    lines = decode_utf8(path.read_bytes(), path).removeprefix("\ufeff").splitlines()  # BOM
     while lines and not lines[-1].strip():
         lines.pop()
     return lines
@@ -208,11 +208,15 @@ class HashingListDataset(Dataset[tuple[torch.Tensor, torch.Tensor, int]]):
         paths, labels, sources = [], [], []
         for lineno, line in enumerate(lines, start=1):
             where = f"{list_file}:{lineno}"
-            tokens = line.split()
-            if not tokens:
+            if not line.strip():
                 raise DatasetError(f"{where}: empty line")
-            paths.append(tokens[0])
-            labels.append(_parse_labels(tokens[1:], self.num_classes, where))
+            # the last C tokens are the labels, so a path may contain spaces
+            path, *values = line.strip().rsplit(maxsplit=self.num_classes)
+            extra = path.split()[1:]
+            if extra and all(t in ("0", "1") for t in extra):  # too many values, not a path
+                path, values = path.split()[0], [*extra, *values]
+            paths.append(path)
+            labels.append(_parse_labels(values, self.num_classes, where))
             sources.append(where)
         return paths, labels, sources
 

@@ -72,6 +72,7 @@ def test_untargeted_report(setup, device) -> None:
         assert key in rep, key
     assert "adv_tmap" not in rep
     assert rep["n_queries"] == len(query)
+    assert rep["unlabelled_queries"] == int((query.labels.sum(1) == 0).sum())
     assert rep["mode"] == "untargeted" and rep["bounded"] is True
     clean = mean_average_precision(net.encode(query.images), db_codes, query.labels, db.labels, 30)
     # on CUDA a near-zero output may round to the other sign: allow one query's worth

@@ -227,3 +227,26 @@ def test_non_utf8_list_file_names_file_and_line(tmp_path: Path, fmt: str) -> Non
         HashingListDataset(tmp_path, "test", C)
     with pytest.raises(DatasetError, match=rf"{name}:3: not UTF-8 text"):
         count_rows(tmp_path, "test")
+
+
+def test_one_file_paths_may_contain_spaces(tmp_path: Path) -> None:
+    labels = _write_dataset(tmp_path, fmt="one_file")
+    (tmp_path / "my imgs").mkdir()
+    (tmp_path / "imgs" / "im0.jpg").rename(tmp_path / "my imgs" / "im 0.jpg")
+    lines = (tmp_path / "test.txt").read_text().splitlines()
+    lines[0] = lines[0].replace("imgs/im0.jpg", "my imgs/im 0.jpg")
+    (tmp_path / "test.txt").write_text("\n".join(lines) + "\n")
+    ds = HashingListDataset(tmp_path, "test", C, list_format="one_file")
+    assert ds.paths[0] == "my imgs/im 0.jpg"
+    assert torch.equal(ds.labels, torch.tensor(labels, dtype=torch.float32))
+
+
+@pytest.mark.parametrize("fmt", ["two_file", "one_file"])
+def test_a_byte_order_mark_is_ignored(tmp_path: Path, fmt: str) -> None:
+    labels = _write_dataset(tmp_path, fmt=fmt)
+    for name in ("test_img.txt", "test_label.txt", "test.txt"):
+        if (tmp_path / name).is_file():
+            (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + (tmp_path / name).read_bytes())
+    ds = HashingListDataset(tmp_path, "test", C, list_format=fmt)
+    assert ds.paths[0] == "imgs/im0.jpg"
+    assert torch.equal(ds.labels, torch.tensor(labels, dtype=torch.float32))
