@@ -17,8 +17,24 @@ def test_shipped_grids_are_valid(name: str) -> None:
     assert grid.profile == name
     assert grid.datasets[0].name == "embedded"
     assert grid.bits == ((32,) if name == "quick" else (16, 32, 48, 64))
-    assert grid.attacks is None  # every registered attack
+    assert grid.attacks is None and grid.defenses is None  # every registered one, plugins too
     assert grid.leaderboard_dir == ("leaderboard/quick" if name == "quick" else "leaderboard")
+
+
+def test_smoke_grid_plans_a_plugin_on_the_fixture(monkeypatch) -> None:
+    from robust_hashing.benchmark.cache import ArtefactCache
+    from robust_hashing.benchmark.cells import RegistryCatalog, plan
+    from robust_hashing.plugins import import_plugin
+
+    monkeypatch.chdir(ROOT)  # its paths are relative to the repository root
+    import_plugin(str(ROOT / "benchmark" / "examples" / "plugin_defense.py"))
+    grid = load_grid(ROOT / "benchmark" / "examples" / "smoke.yaml")
+    cells = plan(
+        grid, ArtefactCache(ROOT / ".cache" / "unused"), RegistryCatalog(), only="example_noise"
+    )
+    assert [c.kind for c in cells[:2]] == ["clean", "defense"] and len(cells) > 3
+    assert all("example_noise" in c.id for c in cells[1:])
+    assert Path(grid.datasets[0].kwargs["root"], "train.txt").is_file()
 
 
 def test_entries_accept_names_and_mappings() -> None:
