@@ -27,7 +27,7 @@ import sys
 import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from robust_hashing.registry import Registry
 
@@ -161,7 +161,7 @@ def load_entry_point_group(group: str, registry: Registry[Any], base: type) -> l
                 except ValueError as err:
                     raise PluginError(f"{where}: {err}") from err
                 if hasattr(base, "name") and not getattr(obj, "name", ""):
-                    obj.name = entry.name  # what @register_attack would have set
+                    cast(Any, obj).name = entry.name  # what @register_attack would have set
         loaded.append(entry.name)
     return loaded
 
