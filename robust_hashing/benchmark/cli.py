@@ -23,7 +23,7 @@ from robust_hashing.benchmark.executors import (
 )
 from robust_hashing.benchmark.grid import Grid, GridError, load_grid
 from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
-from robust_hashing.errors import first_line, key_value
+from robust_hashing.errors import first_line, int_at_least, key_value
 from robust_hashing.leaderboard.schema import SchemaError
 from robust_hashing.plugins import PluginError, import_plugin, load_entry_points
 
@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--devices", default="auto", help="N or 'auto': GPUs to spread cells over "
                    "(one process per GPU); on CPU, N parallel workers splitting the cores "
                    "(auto = 1; default: %(default)s)")  # fmt: skip
+    p.add_argument("--per-gpu", default=1, type=int_at_least(1, "a positive integer"), metavar="N",
+                   help="cells that share one GPU at a time, each in its own process (small "
+                   "models leave a large GPU idle); the host's cores are split between all "
+                   "running cells; no effect without GPUs (default: %(default)s)")  # fmt: skip
     p.add_argument("--executor", choices=("local", "slurm", "inline"), default="local",
                    help="local subprocesses, SLURM jobs via submitit, or in-process (debug) "
                    "(default: %(default)s)")  # fmt: skip
@@ -113,10 +117,12 @@ def make_executor(
     slurm: list[tuple[str, Any]],
     workers: int = 1,
     dry_run: bool = False,
+    gpu_workers: int = 1,
 ) -> Executor:
     """The executor called ``name``.
 
-    ``workers``: parallel CPU workers of the local one; ``slurm``: the parsed ``--slurm``
+    ``workers``: parallel CPU workers of the local one; ``gpu_workers``: how many of its
+    workers run on GPUs at once (GPUs × ``--per-gpu``); ``slurm``: the parsed ``--slurm``
     settings of the SLURM one (see :func:`slurm_param`), which needs SLURM on this machine
     unless ``dry_run``.
     """
@@ -124,7 +130,7 @@ def make_executor(
         return InlineExecutor()
     if name == "slurm":
         return SlurmExecutor(cache_dir / "slurm", dict(slurm), require_slurm=not dry_run)
-    return LocalExecutor(cpu_workers=workers)
+    return LocalExecutor(cpu_workers=workers, gpu_workers=gpu_workers)
 
 
 def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
@@ -179,7 +185,12 @@ def main(argv: list[str] | None = None) -> int:
             import_plugin(spec)
         gpus, workers = resolve_devices(str(args.devices), grid.trainer["accelerator"])
         executor = make_executor(
-            args.executor, args.cache_dir, args.slurm, workers, dry_run=args.dry_run
+            args.executor,
+            args.cache_dir,
+            args.slurm,
+            workers,
+            dry_run=args.dry_run,
+            gpu_workers=len(gpus) * args.per_gpu,
         )
     except (GridError, PluginError, ValueError, ImportError) as err:
         return _error(err)
@@ -188,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         leaderboard_dir=args.leaderboard_dir or Path(grid.leaderboard_dir),
         gpus=gpus,
         workers=workers,
+        per_gpu=args.per_gpu,
         plugins=plugins,
         only=args.only,
         dry_run=args.dry_run,

@@ -53,16 +53,18 @@ def cpu_threads(workers: int, cores: int | None = None) -> int:
 class LocalExecutor:
     """One ``python -m robust_hashing.benchmark.worker`` subprocess per cell.
 
-    GPU ids are passed through ``CUDA_VISIBLE_DEVICES``; on CPU the variable is left alone
-    and, with several parallel CPU workers, each gets ``OMP_NUM_THREADS`` = cores / workers
+    GPU ids are passed through ``CUDA_VISIBLE_DEVICES``; on CPU the variable is left alone.
+    With several workers running at once, each gets ``OMP_NUM_THREADS`` = cores / workers
     (unless the variable is already set). stdout and stderr go to the cell's ``worker.log``.
 
     Args:
         cpu_workers: how many CPU workers run at once (``--devices N`` on a CPU).
+        gpu_workers: how many GPU workers run at once (GPUs × ``--per-gpu``).
     """
 
-    def __init__(self, cpu_workers: int = 1) -> None:
+    def __init__(self, cpu_workers: int = 1, gpu_workers: int = 1) -> None:
         self.cpu_workers = cpu_workers
+        self.gpu_workers = gpu_workers
 
     def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
         """Start the subprocess."""
@@ -71,8 +73,9 @@ class LocalExecutor:
         env.setdefault("PYTHONUNBUFFERED", "1")
         if gpus:
             env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in gpus)
-        elif self.cpu_workers > 1:
-            env.setdefault("OMP_NUM_THREADS", str(cpu_threads(self.cpu_workers)))
+        workers = self.gpu_workers if gpus else self.cpu_workers
+        if workers > 1:
+            env.setdefault("OMP_NUM_THREADS", str(cpu_threads(workers)))
         log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "w") as log:
             return subprocess.Popen(

@@ -30,6 +30,7 @@ class RunOptions:
     leaderboard_dir: Path | None = None
     gpus: list[int] = field(default_factory=list)  # GPU ids; empty = CPU
     workers: int = 1  # parallel CPU workers when ``gpus`` is empty
+    per_gpu: int = 1  # cells that share one GPU at a time (one process each)
     plugins: list[str] = field(default_factory=list)
     only: str | None = None
     dry_run: bool = False
@@ -119,7 +120,13 @@ class Scheduler:
         self.status: dict[str, str] = {}
         self.failures: dict[str, str] = {}
         self.single: set[str] = set()  # cells that must run alone (after a crashed batch)
-        self.free = list(opts.gpus) if opts.gpus else list(range(-max(opts.workers, 1), 0))
+        # one slot per running process: each GPU id ``per_gpu`` times, spread over the GPUs
+        # first (g0, g1, g0, g1, ...); on a CPU, one negative id per worker
+        self.free = (
+            [g for _ in range(max(opts.per_gpu, 1)) for g in opts.gpus]
+            if opts.gpus
+            else list(range(-max(opts.workers, 1), 0))
+        )
 
     def _clean_of(self, cell: Cell) -> Cell:
         while cell.kind != "clean":
@@ -136,11 +143,21 @@ class Scheduler:
         return spec
 
     def _claim(self, cell: Cell) -> list[int] | None:
-        """Take the slots ``cell`` needs (GPU ids, or one CPU slot), None if not free yet."""
+        """Take the slots ``cell`` needs, None if not free yet.
+
+        A cell gets one CPU slot, or ``cell.devices`` slots on as many different GPUs.
+        """
         want = min(cell.devices, len(self.opts.gpus)) if self.opts.gpus else 1
-        if len(self.free) < want:
+        claimed: list[int] = []
+        for slot in self.free:
+            if len(claimed) == want:
+                break
+            if slot not in claimed:
+                claimed.append(slot)
+        if len(claimed) < want:
             return None
-        claimed, self.free = self.free[:want], self.free[want:]
+        for slot in claimed:
+            self.free.remove(slot)
         return claimed
 
     def _unit(self, cell: Cell, ready: list[Cell]) -> list[Cell]:

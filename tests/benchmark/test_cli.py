@@ -196,3 +196,19 @@ def test_a_leaderboard_that_cannot_be_rendered_is_one_line(tmp_path, capsys, mon
         "robust-hashing benchmark: the cells are cached, but the leaderboard could not be "
         "rendered: leaderboard row embedded/32bit/cgat: clean mAP 0.8 (hag) differs"
     )
+
+
+def test_per_gpu_reaches_the_runner_and_must_be_positive(tmp_path, capsys, monkeypatch) -> None:
+    seen: dict[str, Any] = {}
+
+    def record(grid, opts, executor, catalog, stream=None):
+        seen.update(per_gpu=opts.per_gpu, gpu_workers=executor.gpu_workers)
+        return runner.RunSummary({}, {})
+
+    monkeypatch.setattr("robust_hashing.benchmark.cli.run_grid", record)
+    monkeypatch.setattr("robust_hashing.benchmark.cli.resolve_devices", lambda v, a: ([0, 1], 1))
+    assert run(tmp_path, write_grid(tmp_path), "--per-gpu", "3") == 0
+    assert seen == {"per_gpu": 3, "gpu_workers": 6}  # 2 GPUs × 3 cells share the cores
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--per-gpu", "0"])
+    assert "argument --per-gpu: must be at least 1, got 0" in capsys.readouterr().err

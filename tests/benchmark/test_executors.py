@@ -44,3 +44,12 @@ def test_a_user_thread_setting_wins(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     assert _child_env(tmp_path, monkeypatch, LocalExecutor(cpu_workers=2), []) == "3 -"
+
+
+def test_cells_sharing_gpus_split_the_cores(tmp_path: Path, monkeypatch) -> None:
+    # --per-gpu 2 on 2 GPUs: four GPU workers at once, each with a quarter of the cores
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.setattr(executors.os, "cpu_count", lambda: 16)
+    assert _child_env(tmp_path, monkeypatch, LocalExecutor(gpu_workers=4), [1]) == "4 1"
+    assert _child_env(tmp_path, monkeypatch, LocalExecutor(gpu_workers=4), []) == "- -"  # CPU cell

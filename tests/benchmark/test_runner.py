@@ -178,3 +178,49 @@ def test_subprocess_batch_crash_is_isolated(catalog, options) -> None:
     assert len(starts) == 2
     spec = json.loads((options.cache_dir / "attack").glob("*/cell.json").__next__().read_text())
     assert spec["runtime"]["plugins"] == [] and spec["upstream"]["defense"]
+
+
+class DeferredExecutor:
+    """Runs a worker inline on its first poll, so that launches can overlap; records them."""
+
+    def __init__(self) -> None:
+        self.inline = InlineExecutor()
+        self.running: list[dict] = []
+        self.launches: list[dict] = []  # gpus of each launch and the GPUs busy at that moment
+
+    def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> dict:
+        busy = [g for h in self.running for g in h["gpus"]]
+        handle = {"path": spec_path, "log": log_path, "gpus": gpus, "code": None}
+        self.running.append(handle)
+        self.launches.append(
+            {"gpus": gpus, "busy": busy, "spec": json.loads(spec_path.read_text())}
+        )
+        return handle
+
+    def poll(self, handle: dict) -> int | None:
+        if handle["code"] is None:
+            handle["code"] = self.inline.launch(handle["path"], handle["log"], handle["gpus"], 1)
+            self.running.remove(handle)
+        return handle["code"]
+
+    def cancel(self, handle: dict) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("per_gpu", "parallel"), [(1, 2), (2, 3)])
+def test_per_gpu_runs_that_many_cells_on_each_gpu(catalog, options, per_gpu, parallel) -> None:
+    # two (pretend) GPUs; the three defenses become ready together after the clean model
+    options.gpus, options.per_gpu = [0, 1], per_gpu
+    executor = DeferredExecutor()
+    summary = run_grid(make_grid(), options, executor, catalog, stream=io.StringIO())
+    assert summary.exit_code == 0, summary.failures
+    defenses = [r for r in executor.launches if r["spec"].get("kind") == "defense"]
+    assert len(defenses) == 3
+    # all that fit start at once: 2 slots (one per GPU) or all 3 defenses (4 slots)
+    assert max(len(r["busy"]) for r in defenses) + 1 == parallel
+    for record in executor.launches:
+        assert len(record["gpus"]) == 1  # one GPU per cell (grid trainer.devices = 1)
+        on_gpu = [*record["busy"], *record["gpus"]].count(record["gpus"][0])
+        assert on_gpu <= per_gpu  # never more cells on one GPU than --per-gpu
+    # the first cells go to different GPUs before any GPU takes a second one
+    assert {r["gpus"][0] for r in defenses[:2]} == {0, 1}
