@@ -21,12 +21,34 @@ from robust_hashing.benchmark.cache import ArtefactCache, git_commit
 from robust_hashing.plugins import import_plugin, load_plugins
 
 
+def cpu_kind() -> str:
+    """Architecture, SIMD level of torch's CPU kernels and processor model.
+
+    For example ``x86_64 AVX512, AMD EPYC``: the same code and seed give the same CPU figures
+    only on the same kind (and thread count).
+    """
+    import torch
+
+    kind = platform.machine()
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "")()
+    if capability:
+        kind += f" {capability}"
+    model = ""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as info:
+            model = next((ln.split(":", 1)[1] for ln in info if ln.startswith("model name")), "")
+    except OSError:
+        model = platform.processor()
+    model = " ".join(model.replace(",", " ").split())
+    return f"{kind}, {model}" if model else kind
+
+
 def environment(accelerator: str = "auto") -> dict[str, str]:
     """Library versions and the device the cell ran on (provenance of its results).
 
     Args:
         accelerator: the cell's Lightning accelerator; a CPU cell on a GPU machine is
-            recorded as ``cpu (<arch>, <n> cores, <t> threads)``, a GPU cell as
+            recorded as ``cpu (<arch> <SIMD>, <model>, <n> cores, <t> threads)``, a GPU cell as
             ``cuda (<device name>)``.
     """
     import torch
@@ -41,10 +63,11 @@ def environment(accelerator: str = "auto") -> dict[str, str]:
     if accelerator in ("auto", "gpu", "cuda") and torch.cuda.is_available():
         device = f"cuda ({torch.cuda.get_device_name(0)})"
     else:
-        # CPU results depend on the thread count (float reductions), so it is recorded too
+        # CPU results depend on the kernels (processor, SIMD level) and on the thread count
+        # (float reductions), so all of them are recorded
         threads = torch.get_num_threads()
         device = (
-            f"cpu ({platform.machine()}, {os.cpu_count()} cores, "
+            f"cpu ({cpu_kind()}, {os.cpu_count()} cores, "
             f"{threads} thread{'s' if threads != 1 else ''})"
         )
     return {
