@@ -8,7 +8,8 @@ Each side is one or more sources, merged by cell id
   (clean and defense training, attack cells); ``--grid`` keeps only that grid's cells;
 - a leaderboard folder (``leaderboard/paper-cpu``): attack cells, from each result's
   provenance;
-- a ``benchmark/paper_attacks.py --out`` file (``{"reports": [...]}``);
+- a ``benchmark/paper_attacks.py --out`` file (the list of reports it writes, or that list
+  wrapped as ``{"reports": [...]}`` with the run's notes, as in ``docs/results``);
 - a seconds table written by this script's ``--out`` (``{"cells": {id: seconds}}``).
 
     .venv/bin/python benchmark/cell_times.py --run gpu-figures/cache \\
@@ -57,6 +58,10 @@ def _report_seconds(report: dict) -> float:
 
 def _from_file(path: Path) -> tuple[dict[str, float], set[str]]:
     data = json.loads(path.read_text())
+    if isinstance(data, list):  # paper_attacks.py --out as written, before any wrapping
+        data = {"reports": data}
+    if not isinstance(data, dict):
+        raise SystemExit(f"{path}: expected a 'cells' table or paper_attacks 'reports'")
     device = {str(data.get("device", "?"))}
     if "cells" in data:
         return {k: float(v) for k, v in data["cells"].items()}, device

@@ -6,10 +6,13 @@
 #   paper-cpu  the benchmark/paper_cpu.yaml grid on one GPU: defense training and attack
 #              cell seconds against the CPU run (leaderboard/paper-cpu, docs/results)
 #   attacks    the clean-model attack table at paper settings (benchmark/paper_attacks.py,
-#              same arguments as the CPU table in docs/results)
+#              same arguments as the CPU table in docs/results); trains paper-cpu's clean
+#              model first when the cache lacks it, so it also runs alone
 #   paper      the paper profile (benchmark/paper.yaml) on the visible GPUs, into
 #              leaderboard/, with its total wall time
 # Usage: bash benchmark/gpu_figures.sh [stage ...]      (OUT=gpu-figures by default)
+# BIN (default .venv/bin, made by `make install` when missing) holds the python and
+# robust-hashing it runs; benchmark/device/run.sh points it at a shim folder instead.
 # Outputs to commit: docs/results/*_gpu.json and leaderboard/ (paper profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +62,10 @@ for stage in "${STAGES[@]}"; do
             --baseline leaderboard/paper-cpu --baseline docs/results/paper_cpu_training_cpu.json \
             --out docs/results/paper_cpu_cells_gpu.json | tee "$OUT/paper-cpu-times.md" ;;
     attacks)
+        # the clean model it attacks: cached after paper-cpu, trained here when run alone
+        timed attacks-models "$BIN/robust-hashing" benchmark --grid benchmark/paper_cpu.yaml \
+            --only 'defense/*/none' --devices 1 --cache-dir "$OUT/cache" \
+            --leaderboard-dir "$OUT/attacks-models"
         timed attacks "$BIN/python" benchmark/paper_attacks.py --grid benchmark/paper_cpu.yaml \
             --cache-dir "$OUT/cache" --defenses none --max-queries 40 --attacks "$ATTACKS" \
             "${PROSGAN_HP[@]}" --out docs/results/clean_model_attacks_paper_cpu_gpu.json

@@ -50,10 +50,20 @@ def test_cache_source_table_and_out(tmp_path: Path, capsys) -> None:
     assert cell_times.load([out], None)[0] == saved["cells"]  # --out is itself a source
 
 
+def test_paper_attacks_out_as_written_is_a_source(tmp_path: Path) -> None:
+    committed = json.loads((ROOT / "docs/results/clean_model_attacks_paper_cpu.json").read_text())
+    raw = tmp_path / "attacks_gpu.json"  # paper_attacks.py --out writes the bare list
+    raw.write_text(json.dumps(committed["reports"]))
+    seconds, devices = cell_times.load([raw], None)
+    wrapped, _ = cell_times.load([ROOT / "docs/results/clean_model_attacks_paper_cpu.json"], None)
+    assert seconds == wrapped and devices == {"?"}
+
+
 def test_bad_sources_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no such file"):
         cell_times.load([tmp_path / "missing"], None)
     bad = tmp_path / "bad.json"
-    bad.write_text("{}")
-    with pytest.raises(SystemExit, match="expected a 'cells' table"):
-        cell_times.load([bad], None)
+    for text in ("{}", "3"):
+        bad.write_text(text)
+        with pytest.raises(SystemExit, match="expected a 'cells' table"):
+            cell_times.load([bad], None)
