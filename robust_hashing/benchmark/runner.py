@@ -148,12 +148,7 @@ class Scheduler:
         A cell gets one CPU slot, or ``cell.devices`` slots on as many different GPUs.
         """
         want = min(cell.devices, len(self.opts.gpus)) if self.opts.gpus else 1
-        claimed: list[int] = []
-        for slot in self.free:
-            if len(claimed) == want:
-                break
-            if slot not in claimed:
-                claimed.append(slot)
+        claimed = list(dict.fromkeys(self.free))[:want]  # distinct ids, in slot order
         if len(claimed) < want:
             return None
         for slot in claimed:
