@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 
 import pandas as pd
 
@@ -51,15 +52,45 @@ def _cell(value: object) -> str:
     return f'<td data-value="{text}">{text}</td>'
 
 
+def _notes_cell(text: object, columns: list[str], numbers: dict[str, int]) -> str:
+    """A ``notes`` cell as footnote markers (``[1, 2]``); the full text sorts and shows on hover.
+
+    The cell joins ``<attack column>: <footnote>`` items with ``; ``, which a footnote may
+    contain too, so it is split only where the next item starts with one of ``columns``.
+    ``numbers`` maps each distinct item to its number, assigned in order of first appearance.
+    """
+    full_text = str(text or "")
+    if not full_text:
+        return '<td data-value=""></td>'
+    names = "|".join(re.escape(c) for c in sorted(columns, key=len, reverse=True))
+    notes = re.split(f"; (?=(?:{names}): )", full_text)
+    marks = [numbers.setdefault(n, len(numbers) + 1) for n in notes]
+    full = html.escape(full_text, quote=True)
+    return f'<td data-value="{full}" title="{full}">[{", ".join(map(str, marks))}]</td>'
+
+
 def table_html(frame: pd.DataFrame) -> str:
-    """The leaderboard as a sortable ``<table class="leaderboard">``."""
+    """The leaderboard as a sortable ``<table class="leaderboard">``.
+
+    The ``notes`` column holds footnote markers, listed with their text below the table,
+    so a note shared by every row does not stretch each of them.
+    """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    numbers: dict[str, int] = {}
     rows = []
     for record in frame.itertuples(index=False):
         values = [v.item() if hasattr(v, "item") else v for v in record]
-        rows.append("<tr>" + "".join(_cell(v) for v in values) + "</tr>")
+        cells = [
+            _notes_cell(v, list(frame.columns), numbers) if c == "notes" else _cell(v)
+            for c, v in zip(frame.columns, values, strict=True)
+        ]
+        rows.append("<tr>" + "".join(cells) + "</tr>")
     body = "\n".join(rows)
-    return f'<table class="leaderboard">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
+    table = f'<table class="leaderboard">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>'
+    if not numbers:
+        return table
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in numbers)
+    return f'{table}\n<p>Notes:</p>\n<ol class="notes">{items}</ol>'
 
 
 def _group_label(names: list[str], key: tuple[object, ...]) -> list[str]:

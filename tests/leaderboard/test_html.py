@@ -65,3 +65,28 @@ def test_html_table_sorts_in_headless_chromium(tmp_path: Path, clicks, order) ->
     dom = _dump_dom(page, tmp_path)
     assert 'class="leaderboard"' in dom and "<svg" in dom
     assert _defense_order(dom) == order
+
+
+def test_notes_are_footnote_markers_listed_below_the_table() -> None:
+    from robust_hashing.leaderboard.schema import parse_result
+
+    from .test_render import make_record
+
+    unbounded = "unbounded attack (as published); see rmse"  # a footnote with "; " in it
+    cells = [parse_result(make_record("cgat", "p2p", "targeted", footnote=unbounded)),
+             parse_result(make_record("cgat", "dhta", "targeted", footnote="Table 3, eps 8")),
+             parse_result(make_record("saat", "p2p", "targeted", footnote=unbounded)),
+             parse_result(make_record("none", "hag", "untargeted"))]  # fmt: skip
+    page = render_html(results_frame(cells))
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.DOTALL)[1:]
+    by_defense = {re.search(r">(cgat|saat|none)<", r).group(1): r for r in rows}  # type: ignore[union-attr]
+    # one number per distinct note, shared by the rows that carry it; full text on hover
+    assert (
+        f'title="dhta-targeted: Table 3, eps 8; p2p-targeted: {unbounded}">[1, 2]</td>'
+        in by_defense["cgat"]
+    )
+    assert f'title="p2p-targeted: {unbounded}">[2]</td>' in by_defense["saat"]
+    assert '<td data-value=""></td>' in by_defense["none"]
+    notes = re.search(r'<ol class="notes">(.*?)</ol>', page).group(1)  # type: ignore[union-attr]
+    assert notes == f"<li>dhta-targeted: Table 3, eps 8</li><li>p2p-targeted: {unbounded}</li>"
+    assert "notes" not in render_html(results_frame(cells[3:])).split("</table>")[1]
