@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
@@ -108,5 +109,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """Console-script wrapper that exits with :func:`main`'s code."""
-    sys.exit(main())
+    """Console-script wrapper that exits with :func:`main`'s code.
+
+    When the reader of the output goes away (``robust-hashing benchmark --dry-run | head``),
+    it stops quietly with status 141 (128 + SIGPIPE), as shell tools do, instead of a
+    ``BrokenPipeError`` traceback.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and fail once more: point it at devnull
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 141
+    sys.exit(code)

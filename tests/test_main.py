@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,20 @@ def test_wandb_mode_disabled_drops_the_wandb_logger(tmp_path, monkeypatch) -> No
             run=False, args=["--config", str(default_config_path()), "--trainer.max_epochs", "1"],
         )  # fmt: skip
         assert [type(x) for x in cli.trainer.loggers] == expected
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path) -> None:
+    # `robust-hashing benchmark --dry-run | head`: the reader leaves early; no traceback
+    script = tmp_path / "many_lines.py"
+    script.write_text(
+        "import robust_hashing.main as m\n"
+        "m.main = lambda: [print('x' * 80) for _ in range(200_000)] and 0\n"
+        "m.entry()\n"
+    )
+    shell = f"set -o pipefail; {sys.executable} {script} | head -n 1"
+    run = subprocess.run(
+        ["bash", "-c", shell], check=False, capture_output=True, text=True, timeout=60
+    )
+    assert run.stdout == "x" * 80 + "\n"
+    assert "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr, run.stderr
+    assert run.returncode == 141
