@@ -22,6 +22,7 @@ from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targ
 from robust_hashing.metrics import (
     P_AT_N,
     bit_flip_rate,
+    map_standard_error,
     mean_average_precision,
     precision_at_n,
     targeted_asr,
@@ -210,6 +211,7 @@ class AttackEvaluation(L.LightningModule):
                 prefix: mean_average_precision(codes, db, labels, dbl, k),
                 f"{prefix}_hits": mean_average_precision(codes, db, labels, dbl, k, hit_only=True),
                 f"{prefix}_full": mean_average_precision(codes, db, labels, dbl),
+                f"{prefix}_se": map_standard_error(codes, db, labels, dbl, k),  # over queries
             }
 
         rep: dict[str, Any] = {"attack": self.attack.name, "mode": self.attack.mode}

@@ -42,6 +42,7 @@ def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
         footnote="" if bounded else "unbounded attack (as published); see rmse",
         top_k=None if report.get("top_k") is None else int(report["top_k"]),
         n_queries=int(report["n_queries"]),
+        figure_se=report.get("adv_tmap_se" if targeted else "adv_map_se"),
         provenance=Provenance(
             config_hash=cell.key,
             code_commit=env["code_commit"],

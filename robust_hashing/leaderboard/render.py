@@ -1,8 +1,9 @@
 """Deterministic leaderboard: result JSONs → one DataFrame → ``leaderboard.csv`` / ``.html``.
 
 One row per (dataset, bits, method, backbone, profile, top_k, n_queries, defense) with the
-clean mAP, the worst-case robust mAP (minimum mAP over the untargeted attacks), the rank by
-it inside its group (the same row key without the defense: only figures measured the same
+clean mAP, the worst-case robust mAP (minimum mAP over the untargeted attacks) and its
+standard error over the queries (``robust_map_se``, blank where the cell does not record
+it), the rank by it inside its group (the same row key without the defense: only figures measured the same
 way are ranked together), and one column per attack: the mAP under attack for untargeted
 attacks, the t-mAP (``<attack>-targeted``; lower is better for a defense) for targeted
 ones.
@@ -31,7 +32,8 @@ from robust_hashing.leaderboard.schema import CellResult, SchemaError, load_resu
 GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries"]
 ID_COLUMNS = [*GROUP_COLUMNS, "defense"]
 SUMMARY_COLUMNS = [
-    "rank", "clean_map", "robust_map", "worst_attack", "missing", "source", "notes",
+    "rank", "clean_map", "robust_map", "robust_map_se", "worst_attack", "missing", "source",
+    "notes",
 ]  # fmt: skip
 CLEAN_MAP_TOLERANCE = 0.005  # cells of one row attack one model on the same queries
 FLOAT_FORMAT = "%.4f"
@@ -69,6 +71,9 @@ def _row(cells: list[CellResult], columns: list[str]) -> dict[str, object]:
     untargeted = sorted((r.figure, r.column) for r in cells if r.mode == "untargeted")
     row["robust_map"] = untargeted[0][0] if untargeted else math.nan
     row["worst_attack"] = untargeted[0][1] if untargeted else ""
+    worst = next((r for r in cells if r.column == row["worst_attack"]), None)
+    se = worst.figure_se if worst is not None else None
+    row["robust_map_se"] = math.nan if se is None else se
     sources = {r.provenance.source for r in cells}
     row["source"] = sources.pop() if len(sources) == 1 else "mixed"
     notes = sorted((r.column, r.footnote) for r in cells if r.footnote)

@@ -48,7 +48,8 @@ class CellResult:
     ones; ``theory`` is the attack's ideal-code bound (null if it has none). ``top_k`` (the
     mAP depth; null = the full database) and ``n_queries`` (how many queries were attacked)
     say what the figures measure; both are optional for figures copied from a paper that
-    does not state them.
+    does not state them. ``figure_se`` is the standard error over the queries of the
+    leaderboard figure (``adv_map`` or ``adv_tmap``; optional, null where unknown).
     """
 
     dataset: str
@@ -74,6 +75,7 @@ class CellResult:
     footnote: str = ""
     top_k: int | None = None
     n_queries: int | None = None
+    figure_se: float | None = None
 
     @property
     def figure(self) -> float:
@@ -101,8 +103,9 @@ _FIELDS: dict[str, tuple[str, bool]] = {  # name -> (type, nullable)
     "asr": (NUM, False), "linf": (NUM, False), "l2": (NUM, False), "rmse": (NUM, False),
     "theory": (NUM, True), "bit_flip": (NUM, True), "bounded": (BOOL, False),
     "footnote": (STR, False), "top_k": (INT, True), "n_queries": (INT, True),
+    "figure_se": (NUM, True),
 }  # fmt: skip
-_OPTIONAL = {"bit_flip", "bounded", "footnote", "top_k", "n_queries"}
+_OPTIONAL = {"bit_flip", "bounded", "footnote", "top_k", "n_queries", "figure_se"}
 _PROVENANCE: dict[str, tuple[str, bool]] = {
     "config_hash": (STR, False), "code_commit": (STR, False), "seed": (INT, False),
     "python": (STR, False), "torch": (STR, False), "lightning": (STR, False),

@@ -9,6 +9,7 @@ count is an exact integer, so CPU and GPU give the same numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 
 import torch
@@ -160,6 +161,30 @@ def mean_average_precision(
         n = int(defined.sum())
         return float(ap[defined].sum()) / n if n else 0.0
     return float(ap[defined].sum()) / ap.numel() if ap.numel() else 0.0
+
+
+def map_standard_error(
+    query_codes: Tensor,
+    db_codes: Tensor,
+    query_labels: Tensor,
+    db_labels: Tensor,
+    top_k: int | None = None,
+    *,
+    chunk_size: int = 256,
+) -> float:
+    """Standard error over queries of :func:`mean_average_precision` (convention (a)).
+
+    The sample standard deviation of the per-query AP@k (0 for a query with no relevant item
+    in its top k) divided by √Q: how far the mAP of Q queries may sit from that of the whole
+    query population. NaN with fewer than two queries.
+    """
+    ap = average_precision_per_query(
+        query_codes, db_codes, query_labels, db_labels, top_k, chunk_size=chunk_size
+    )
+    if ap.numel() < 2:
+        return math.nan
+    ap = torch.nan_to_num(ap, nan=0.0)
+    return float(ap.std(unbiased=True)) / math.sqrt(ap.numel())
 
 
 targeted_map = mean_average_precision

@@ -11,7 +11,12 @@ from torch.utils.data import DataLoader
 
 from robust_hashing.attacks import AttackContext, draw_target_labels, get_attack
 from robust_hashing.attacks.evaluation import AttackEvaluation
-from robust_hashing.metrics import mean_average_precision, perceptibility, precision_at_n
+from robust_hashing.metrics import (
+    map_standard_error,
+    mean_average_precision,
+    perceptibility,
+    precision_at_n,
+)
 from tests.devices import DEVICES, quiet_trainer
 
 from .conftest import BITS, CLASSES, ToyDataset, train_toy_model
@@ -83,6 +88,10 @@ def test_untargeted_report(setup, device) -> None:
     full = mean_average_precision(net.encode(query.images), db_codes, query.labels, db.labels)
     assert rep["clean_map_full"] == pytest.approx(full, abs=1e-9 if device == "cpu" else 0.1)
     assert rep["adv_map_full"] < rep["clean_map_full"]
+    # standard error over the queries of the mAP@k
+    se = map_standard_error(net.encode(query.images), db_codes, query.labels, db.labels, 30)
+    assert rep["clean_map_se"] == pytest.approx(se, abs=1e-9 if device == "cpu" else 0.1)
+    assert 0 < rep["adv_map_se"] < 0.5
     pan = rep["p_at_n"]
     assert pan["n"] == [5, 10, 20] and len(pan["clean"]) == len(pan["adv"]) == 3
     assert pan["relevance"] == "labels" and "adv_true" not in pan  # rel is already true labels

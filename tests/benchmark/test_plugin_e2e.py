@@ -61,6 +61,8 @@ def test_example_plugin_appears_in_leaderboard(tmp_path: Path, device: str) -> N
     results = load_results(tmp_path / "leaderboard" / "results")
     assert {r.defense for r in results} == {"none", "example_noise"}
     assert all(r.linf <= 8 / 255 + 1e-6 for r in results)
+    assert all(r.figure_se is not None and r.figure_se >= 0 for r in results)  # over queries
+    assert frame["robust_map_se"].notna().all()
     # the defended model was really trained from the clean checkpoint
     ckpts = list((tmp_path / "cache" / "defense").glob("*/model.ckpt"))
     assert len(ckpts) == 1

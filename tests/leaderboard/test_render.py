@@ -41,14 +41,29 @@ def test_frame_columns_rank_and_worst_case() -> None:
     frame = results_frame(records())
     assert list(frame.columns) == [
         "dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries", "defense",
-        "rank", "clean_map", "robust_map", "worst_attack", "missing", "source", "notes",
-        "hag", "mainstay", "dhta-targeted",
+        "rank", "clean_map", "robust_map", "robust_map_se", "worst_attack", "missing",
+        "source", "notes", "hag", "mainstay", "dhta-targeted",
     ]  # fmt: skip
     assert list(frame["defense"]) == ["saat", "cgat", "none"]
     assert list(frame["rank"]) == [1, 2, 3]
     assert list(frame["robust_map"]) == [0.42, 0.40, 0.05]
     assert set(frame["worst_attack"]) == {"mainstay"}
     assert frame.loc[0, "dhta-targeted"] == 0.15
+
+
+def test_robust_map_se_is_that_of_the_worst_case_cell() -> None:
+    ses = {"hag": 0.03, "mainstay": 0.02, "dhta": 0.01}
+    items = [
+        parse_result(make_record(d, a, m, figure=f, figure_se=None if d == "none" else ses[a]))
+        for d, (hag, mainstay, dhta) in FIGURES.items()
+        for a, m, f in (("hag", "untargeted", hag), ("mainstay", "untargeted", mainstay),
+                        ("dhta", "targeted", dhta))
+    ]  # fmt: skip
+    frame = results_frame(items).set_index("defense")
+    assert frame.loc["saat", "worst_attack"] == "mainstay"
+    assert frame.loc["saat", "robust_map_se"] == 0.02  # mainstay's, not hag's or dhta's
+    assert math.isnan(frame.loc["none", "robust_map_se"])  # not recorded: blank in the CSV
+    assert ",0.4200,0.0200,mainstay," in to_csv_text(frame.reset_index())
 
 
 def test_render_is_deterministic_and_handles_missing_cells() -> None:

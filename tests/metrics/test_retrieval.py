@@ -10,6 +10,7 @@ from torchmetrics.functional.retrieval import retrieval_average_precision
 from robust_hashing.metrics import (
     ap_from_relevance,
     average_precision_per_query,
+    map_standard_error,
     mean_average_precision,
     pr_curve,
     precision_at_n,
@@ -77,6 +78,18 @@ def test_map_matches_numpy_reference(seed, top_k):
         value = mean_average_precision(tq, tdb, tql, tdbl, top_k, hit_only=hit_only)
         assert isinstance(value, float)
         assert value == pytest.approx(expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("top_k", [None, 7])
+def test_map_standard_error_matches_numpy(seed, top_k):
+    q, db, ql, dbl = random_case(seed)
+    ap = np.nan_to_num(reference_ap(q, db, ql, dbl, top_k), nan=0.0)  # convention (a)
+    expected = np.std(ap, ddof=1) / np.sqrt(len(ap))
+    got = map_standard_error(*as_t(q, db, ql, dbl), top_k)
+    assert got == pytest.approx(expected, abs=1e-9) and got > 0
+    one = map_standard_error(*as_t(q[:1], db, ql[:1], dbl), top_k)
+    assert np.isnan(one)  # undefined for a single query
 
 
 def test_chunk_size_does_not_change_result():
