@@ -21,7 +21,9 @@ from robust_hashing.attacks.base import AttackContext, HashAttack
 from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
 from robust_hashing.metrics import (
     P_AT_N,
+    average_precision_per_query,
     bit_flip_rate,
+    map_from_ap,
     map_standard_error,
     mean_average_precision,
     precision_at_n,
@@ -207,11 +209,12 @@ class AttackEvaluation(L.LightningModule):
         targeted = self.attack.targeted
 
         def scores(codes: Tensor, labels: Tensor, prefix: str) -> dict[str, float]:
+            ap = average_precision_per_query(codes, db, labels, dbl, k)  # ranked once at k
             return {
-                prefix: mean_average_precision(codes, db, labels, dbl, k),
-                f"{prefix}_hits": mean_average_precision(codes, db, labels, dbl, k, hit_only=True),
+                prefix: map_from_ap(ap),
+                f"{prefix}_hits": map_from_ap(ap, hit_only=True),
                 f"{prefix}_full": mean_average_precision(codes, db, labels, dbl),
-                f"{prefix}_se": map_standard_error(codes, db, labels, dbl, k),  # over queries
+                f"{prefix}_se": map_standard_error(ap),  # over queries
             }
 
         rep: dict[str, Any] = {"attack": self.attack.name, "mode": self.attack.mode}

@@ -156,6 +156,16 @@ def mean_average_precision(
     ap = average_precision_per_query(
         query_codes, db_codes, query_labels, db_labels, top_k, chunk_size=chunk_size
     )
+    return map_from_ap(ap, hit_only=hit_only)
+
+
+def map_from_ap(ap: Tensor, hit_only: bool = False) -> float:
+    """The mAP of :func:`average_precision_per_query`'s output, under either convention.
+
+    NaN entries (no relevant item in the top k) count 0 over all queries (convention (a)),
+    or are left out (``hit_only``, convention (b); 0.0 if every entry is NaN). Rank once and
+    derive both conventions and :func:`map_standard_error` from the same tensor.
+    """
     defined = ~torch.isnan(ap)
     if hit_only:
         n = int(defined.sum())
@@ -163,24 +173,13 @@ def mean_average_precision(
     return float(ap[defined].sum()) / ap.numel() if ap.numel() else 0.0
 
 
-def map_standard_error(
-    query_codes: Tensor,
-    db_codes: Tensor,
-    query_labels: Tensor,
-    db_labels: Tensor,
-    top_k: int | None = None,
-    *,
-    chunk_size: int = 256,
-) -> float:
-    """Standard error over queries of :func:`mean_average_precision` (convention (a)).
+def map_standard_error(ap: Tensor) -> float:
+    """Standard error over queries of the mAP (convention (a)) of per-query AP ``ap``.
 
     The sample standard deviation of the per-query AP@k (0 for a query with no relevant item
-    in its top k) divided by √Q: how far the mAP of Q queries may sit from that of the whole
-    query population. NaN with fewer than two queries.
+    in its top k, NaN in ``ap``) divided by √Q: how far the mAP of Q queries may sit from that
+    of the whole query population. NaN with fewer than two queries.
     """
-    ap = average_precision_per_query(
-        query_codes, db_codes, query_labels, db_labels, top_k, chunk_size=chunk_size
-    )
     if ap.numel() < 2:
         return math.nan
     ap = torch.nan_to_num(ap, nan=0.0)

@@ -86,9 +86,9 @@ def test_map_standard_error_matches_numpy(seed, top_k):
     q, db, ql, dbl = random_case(seed)
     ap = np.nan_to_num(reference_ap(q, db, ql, dbl, top_k), nan=0.0)  # convention (a)
     expected = np.std(ap, ddof=1) / np.sqrt(len(ap))
-    got = map_standard_error(*as_t(q, db, ql, dbl), top_k)
+    got = map_standard_error(average_precision_per_query(*as_t(q, db, ql, dbl), top_k))
     assert got == pytest.approx(expected, abs=1e-9) and got > 0
-    one = map_standard_error(*as_t(q[:1], db, ql[:1], dbl), top_k)
+    one = map_standard_error(average_precision_per_query(*as_t(q[:1], db, ql[:1], dbl), top_k))
     assert np.isnan(one)  # undefined for a single query
 
 
