@@ -52,18 +52,25 @@ def _cell(value: object) -> str:
     return f'<td data-value="{text}">{text}</td>'
 
 
-def _notes_cell(text: object, columns: list[str], numbers: dict[str, int]) -> str:
+def _note_splitter(columns: list[str]) -> re.Pattern[str]:
+    """Where a ``notes`` cell's next ``<attack column>: <footnote>`` item starts.
+
+    Items are joined with ``; ``, which a footnote may contain too, so a split needs the
+    next item to start with one of ``columns``.
+    """
+    names = "|".join(re.escape(c) for c in sorted(columns, key=len, reverse=True))
+    return re.compile(f"; (?=(?:{names}): )")
+
+
+def _notes_cell(text: object, splitter: re.Pattern[str], numbers: dict[str, int]) -> str:
     """A ``notes`` cell as footnote markers (``[1, 2]``); the full text sorts and shows on hover.
 
-    The cell joins ``<attack column>: <footnote>`` items with ``; ``, which a footnote may
-    contain too, so it is split only where the next item starts with one of ``columns``.
     ``numbers`` maps each distinct item to its number, assigned in order of first appearance.
     """
     full_text = str(text or "")
     if not full_text:
         return '<td data-value=""></td>'
-    names = "|".join(re.escape(c) for c in sorted(columns, key=len, reverse=True))
-    notes = re.split(f"; (?=(?:{names}): )", full_text)
+    notes = splitter.split(full_text)
     marks = [numbers.setdefault(n, len(numbers) + 1) for n in notes]
     full = html.escape(full_text, quote=True)
     return f'<td data-value="{full}" title="{full}">[{", ".join(map(str, marks))}]</td>'
@@ -77,11 +84,12 @@ def table_html(frame: pd.DataFrame) -> str:
     """
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
     numbers: dict[str, int] = {}
+    splitter = _note_splitter(list(frame.columns))
     rows = []
     for record in frame.itertuples(index=False):
         values = [v.item() if hasattr(v, "item") else v for v in record]
         cells = [
-            _notes_cell(v, list(frame.columns), numbers) if c == "notes" else _cell(v)
+            _notes_cell(v, splitter, numbers) if c == "notes" else _cell(v)
             for c, v in zip(frame.columns, values, strict=True)
         ]
         rows.append("<tr>" + "".join(cells) + "</tr>")
