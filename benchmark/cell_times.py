@@ -76,7 +76,8 @@ def _from_file(path: Path) -> tuple[dict[str, float], set[str]]:
 def grid_keys(grid: Path) -> set[str]:
     """Cache keys of every cell of ``grid`` (as the runner plans them with this code)."""
     from robust_hashing.benchmark.cache import ArtefactCache
-    from robust_hashing.benchmark.cells import RegistryCatalog, plan
+    from robust_hashing.benchmark.catalog import RegistryCatalog
+    from robust_hashing.benchmark.cells import plan
     from robust_hashing.benchmark.grid import load_grid
 
     cache = ArtefactCache(Path(".cache/benchmark"))  # keys do not depend on the cache root

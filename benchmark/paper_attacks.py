@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 
 from robust_hashing.benchmark.cache import ArtefactCache
-from robust_hashing.benchmark.cells import RegistryCatalog, attack_cell_id, plan
+from robust_hashing.benchmark.catalog import RegistryCatalog
+from robust_hashing.benchmark.cells import attack_cell_id, plan
 from robust_hashing.benchmark.grid import load_grid
 from robust_hashing.benchmark.steps import run_attack
 from robust_hashing.errors import key_value

@@ -13,7 +13,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from robust_hashing.benchmark.cells import RegistryCatalog, SelectionError
+from robust_hashing.benchmark.catalog import RegistryCatalog
+from robust_hashing.benchmark.cells import SelectionError
 from robust_hashing.benchmark.executors import (
     RUNNER_SLURM_KEYS,
     Executor,

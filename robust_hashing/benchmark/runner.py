@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from robust_hashing.benchmark.cache import ArtefactCache, write_json_atomic
-from robust_hashing.benchmark.cells import Catalog, Cell, plan, skipped_victims
+from robust_hashing.benchmark.catalog import Catalog
+from robust_hashing.benchmark.cells import Cell, plan, skipped_victims
 from robust_hashing.benchmark.executors import Executor
 from robust_hashing.benchmark.grid import Grid
 

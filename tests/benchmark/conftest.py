@@ -51,7 +51,7 @@ class FakeCatalog:
         return self.ATTACKS[name]
 
     def loss_class(self, name: str) -> Any:
-        from robust_hashing.benchmark.cells import RegistryCatalog
+        from robust_hashing.benchmark.catalog import RegistryCatalog
 
         return RegistryCatalog().loss_class(name)  # the real losses (csq skips 48 bits)
 
@@ -59,12 +59,12 @@ class FakeCatalog:
         return ["fake"]
 
     def methods(self) -> list[str]:
-        from robust_hashing.benchmark.cells import RegistryCatalog
+        from robust_hashing.benchmark.catalog import RegistryCatalog
 
         return RegistryCatalog().methods()
 
     def backbones(self) -> list[str]:
-        from robust_hashing.benchmark.cells import RegistryCatalog
+        from robust_hashing.benchmark.catalog import RegistryCatalog
 
         return RegistryCatalog().backbones()
 

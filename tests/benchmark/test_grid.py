@@ -23,7 +23,8 @@ def test_shipped_grids_are_valid(name: str) -> None:
 
 def test_smoke_grid_plans_a_plugin_on_the_fixture(monkeypatch) -> None:
     from robust_hashing.benchmark.cache import ArtefactCache
-    from robust_hashing.benchmark.cells import RegistryCatalog, plan
+    from robust_hashing.benchmark.catalog import RegistryCatalog
+    from robust_hashing.benchmark.cells import plan
     from robust_hashing.plugins import import_plugin
 
     monkeypatch.chdir(ROOT)  # its paths are relative to the repository root

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from robust_hashing.benchmark.cells import RegistryCatalog
+from robust_hashing.benchmark.catalog import RegistryCatalog
 from robust_hashing.benchmark.executors import InlineExecutor
 from robust_hashing.benchmark.grid import parse_grid
 from robust_hashing.benchmark.runner import RunOptions, run_grid

@@ -62,7 +62,7 @@ def test_quick_profile_names_init_arguments(name: str) -> None:
     for klass in cls.__mro__:
         if "__init__" in vars(klass):
             params |= set(inspect.signature(klass.__init__).parameters)
-    from robust_hashing.benchmark.cells import TRAINER_HP
+    from robust_hashing.benchmark.catalog import TRAINER_HP
 
     task_hp = {k: v for k, v in cls.quick.items() if k not in TRAINER_HP}
     assert set(task_hp) <= params
