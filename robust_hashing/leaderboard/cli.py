@@ -3,6 +3,8 @@
 * ``render [--dir leaderboard] [--check]``: rebuild ``leaderboard.csv`` and ``leaderboard.html``
   from ``<dir>/results``; with ``--check`` write nothing and exit 1 if either is stale (CI).
 * ``validate [--dir leaderboard]``: load every result JSON and report the first schema error.
+* ``compare REFERENCE RERUN [--tol T] [--se K]``: does a re-run reproduce a board
+  (:mod:`robust_hashing.leaderboard.compare`); exit 1 if not.
 
 ``--dir`` is a leaderboard folder (one holding ``results/``) or a folder of them, such as the
 top-level ``leaderboard/`` with one folder per profile: every leaderboard folder among
@@ -15,6 +17,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from robust_hashing.errors import int_at_least
+from robust_hashing.leaderboard.compare import (
+    DEFAULT_SE,
+    DEFAULT_TOL,
+    compare_boards,
+    comparison_text,
+)
 from robust_hashing.leaderboard.render import check_leaderboard, write_leaderboard
 from robust_hashing.leaderboard.schema import SchemaError, load_results
 
@@ -24,6 +33,9 @@ Validate and render the leaderboard.
   render [--dir DIR] [--check]  rebuild leaderboard.csv and leaderboard.html from DIR/results;
                                 with --check write nothing and exit 1 if either is stale (CI)
   validate [--dir DIR]          load every result JSON and report the first schema error
+  compare REFERENCE RERUN       does RERUN reproduce REFERENCE? per cell, figure and clean
+                                mAP within max(--tol, --se x standard error), and the same
+                                order of defenses in every group; exit 1 if not
 
 DIR is a leaderboard folder (holding results/) or a folder of them such as leaderboard/,
 which holds one folder per profile (quick/, paper-cpu/): then every sub-folder with a
@@ -48,7 +60,52 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write nothing; exit 1 if the CSV or HTML is out of date")  # fmt: skip
     validate = sub.add_parser("validate", help="validate every result JSON")
     validate.add_argument("--dir", default=Path("leaderboard"), type=Path, help=DIR_HELP)
+    compare = sub.add_parser(
+        "compare",
+        help="does a re-run reproduce a board?",
+        description="Match the cells of two boards and check that RERUN reproduces REFERENCE: "
+        "every figure and clean mAP within max(--tol, --se x the standard error over the "
+        "queries), no reference cell missing, the same order of defenses in every group. "
+        "Exit 0 if so, 1 if not.",
+    )
+    compare.add_argument("reference", type=Path, help="leaderboard folder (or its results/)")
+    compare.add_argument("rerun", type=Path, help="leaderboard folder (or its results/)")
+    compare.add_argument("--tol", type=non_negative, default=DEFAULT_TOL,
+                         help="absolute tolerance (default: %(default)s)")  # fmt: skip
+    compare.add_argument("--se", type=non_negative, default=DEFAULT_SE,
+                         help="tolerance in standard errors of the figure, where the "
+                         "cells record one (default: %(default)s)")  # fmt: skip
+    compare.add_argument("--show", type=int_at_least(0), default=10,
+                         help="list at most this many cells per kind (default: %(default)s)")  # fmt: skip
     return parser
+
+
+def non_negative(text: str) -> float:
+    """Argparse type: a finite float >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
+def results_folder(path: Path) -> Path:
+    """``path/results`` if ``path`` is a leaderboard folder, else ``path`` itself."""
+    return path / "results" if (path / "results").is_dir() else path
+
+
+def _compare(args: argparse.Namespace) -> int:
+    try:
+        reference = load_results(results_folder(args.reference))
+        rerun = load_results(results_folder(args.rerun))
+        cmp = compare_boards(reference, rerun)
+    except SchemaError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(comparison_text(cmp, args.tol, args.se, show=args.show))
+    return 0 if cmp.reproduced(args.tol, args.se) else 1
 
 
 def leaderboard_folders(root: Path) -> list[Path]:
@@ -91,6 +148,8 @@ def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit status (1 if a folder is invalid or stale)."""
     args = build_parser().parse_args(argv)
+    if args.action == "compare":
+        return _compare(args)
     try:
         folders = leaderboard_folders(args.dir)
     except SchemaError as err:
