@@ -22,6 +22,7 @@ from robust_hashing.leaderboard.compare import (
     DEFAULT_SE,
     DEFAULT_TOL,
     compare_boards,
+    comparison_figure,
     comparison_text,
 )
 from robust_hashing.leaderboard.render import check_leaderboard, write_leaderboard
@@ -75,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--se", type=non_negative, default=DEFAULT_SE,
                          help="tolerance in standard errors of the figure, where the "
                          "cells record one (default: %(default)s)")  # fmt: skip
+    compare.add_argument("--plot", type=Path, default=None, metavar="PNG",
+                         help="also draw re-run against reference figures, with each "
+                         "cell's allowed difference, to this PNG")  # fmt: skip
     compare.add_argument("--show", type=int_at_least(0), default=10,
                          help="list at most this many cells per kind (default: %(default)s)")  # fmt: skip
     return parser
@@ -105,6 +109,8 @@ def _compare(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(comparison_text(cmp, args.tol, args.se, show=args.show))
+    if args.plot is not None:
+        print(f"wrote {comparison_figure(cmp, args.tol, args.se, args.plot)}")
     return 0 if cmp.reproduced(args.tol, args.se) else 1
 
 

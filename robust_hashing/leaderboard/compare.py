@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -176,6 +177,43 @@ def comparison_text(cmp: Comparison, tol: float, se: float, show: int = 10) -> s
     return "\n".join(lines)
 
 
+def comparison_figure(cmp: Comparison, tol: float, se: float, path: str | Path) -> Path:
+    """Scatter PNG of re-run against reference figure, one point per cell.
+
+    Error bars span each cell's allowed difference (:meth:`CellDiff.allowed`); cells that do
+    not reproduce are drawn in red, and the diagonal is perfect agreement.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="#999", linewidth=1, zorder=0)
+    for ok, color, label in ((True, "#4c78a8", "reproduced"), (False, "#d62728", "not")):
+        cells = [d for d in cmp.diffs if d.reproduces(tol, se) is ok]
+        if cells:
+            ax.errorbar(
+                [d.figure_a for d in cells],
+                [d.figure_b for d in cells],
+                yerr=[d.allowed(tol, se) for d in cells],
+                fmt="o", markersize=4, color=color, elinewidth=0.8, capsize=2,
+                label=f"{label} ({len(cells)})",
+            )  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("reference: mAP / t-mAP under attack")
+    ax.set_ylabel("re-run")
+    ax.set_title(f"allowed |Δ| = max({tol:g}, {se:g} × se)", fontsize=9)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 __all__ = [
     "DEFAULT_SE",
     "DEFAULT_TOL",
@@ -183,6 +221,7 @@ __all__ = [
     "Comparison",
     "cell_name",
     "compare_boards",
+    "comparison_figure",
     "comparison_text",
     "group_name",
 ]

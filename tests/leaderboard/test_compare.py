@@ -123,7 +123,12 @@ def test_cli_exit_status_and_folders(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().out.splitlines()[-1] == "REPRODUCED"
     assert main(["compare", str(ref), str(off)]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "NOT REPRODUCED"
-    assert main(["compare", str(ref), str(off), "--tol", "0.2"]) == 0
+    assert (
+        main(["compare", str(ref), str(off), "--tol", "0.2", "--plot", str(tmp_path / "p.png")])
+        == 0
+    )
+    assert capsys.readouterr().out.splitlines()[-1] == f"wrote {tmp_path / 'p.png'}"
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["compare", str(ref), str(tmp_path / "nope")]) == 1
     assert capsys.readouterr().err.strip().endswith("no results folder (run the benchmark first)")
     with pytest.raises(SystemExit) as info:
