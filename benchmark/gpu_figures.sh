@@ -63,7 +63,10 @@ for stage in "${STAGES[@]}"; do
             --devices 1 --cache-dir "$OUT/cache" --leaderboard-dir "$OUT/paper-cpu"
         "$BIN/python" benchmark/cell_times.py --run "$OUT/cache" --grid benchmark/paper_cpu.yaml \
             --baseline leaderboard/paper-cpu --baseline docs/results/paper_cpu_training_cpu.json \
-            --out docs/results/paper_cpu_cells_gpu.json | tee "$OUT/paper-cpu-times.md" ;;
+            --out docs/results/paper_cpu_cells_gpu.json | tee "$OUT/paper-cpu-times.md"
+        # does the GPU board reproduce the committed CPU board? (informative: exit 1 = no)
+        "$BIN/robust-hashing" leaderboard compare leaderboard/paper-cpu "$OUT/paper-cpu" \
+            --plot "$OUT/paper-cpu-compare.png" | tee "$OUT/paper-cpu-compare.txt" || true ;;
     attacks)
         # the clean model it attacks: cached after paper-cpu, trained here when run alone
         timed attacks-models "$BIN/robust-hashing" benchmark --grid benchmark/paper_cpu.yaml \

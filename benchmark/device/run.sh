@@ -100,7 +100,8 @@ for f in docs/results/*_gpu.json leaderboard/leaderboard.csv leaderboard/leaderb
     leaderboard/results; do
     [ -e "$f" ] && files+=("$f")
 done
-for f in "$SCRATCH"/*.log "$SCRATCH"/*.md "$SCRATCH"/*.txt "$SCRATCH"/paper-cpu "$SCRATCH"/attacks-models; do
+for f in "$SCRATCH"/*.log "$SCRATCH"/*.md "$SCRATCH"/*.txt "$SCRATCH"/*.png "$SCRATCH"/paper-cpu \
+    "$SCRATCH"/attacks-models; do
     [ -e "$f" ] && files+=("$f")
 done
 if [ -d "$SCRATCH/cache" ]; then
