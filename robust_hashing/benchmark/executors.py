@@ -131,6 +131,8 @@ class SlurmExecutor:
             ``gpus_per_node`` and ``tasks_per_node`` are set per cell.
         require_slurm: refuse to start where SLURM is missing (no ``srun`` on PATH); off for
             a dry run, which only checks the parameters.
+        cluster: submitit cluster the jobs go to: ``"slurm"``; ``"local"`` runs each job
+            as a local process through submitit, the same job API without a cluster (tests).
 
     Raises:
         ValueError: if SLURM is missing (with ``require_slurm``), or if submitit rejects or
@@ -138,7 +140,11 @@ class SlurmExecutor:
     """
 
     def __init__(
-        self, folder: Path, parameters: dict[str, Any] | None = None, require_slurm: bool = True
+        self,
+        folder: Path,
+        parameters: dict[str, Any] | None = None,
+        require_slurm: bool = True,
+        cluster: str = "slurm",
     ) -> None:
         try:
             import submitit
@@ -153,6 +159,7 @@ class SlurmExecutor:
                 "cluster's login node, or drop --executor slurm to run the cells locally"
             )
         self._submitit = submitit
+        self.cluster = cluster
         self.folder = Path(folder)
         self.parameters = {"timeout_min": 240, **(parameters or {})}
         taken = sorted(set(RUNNER_SLURM_KEYS) & set(self.parameters))
@@ -174,15 +181,18 @@ class SlurmExecutor:
 
     def launch(self, spec_path: Path, log_path: Path, gpus: list[int], devices: int) -> Any:
         """Submit one job asking for ``devices`` GPUs."""
-        executor = self._submitit.AutoExecutor(folder=self.folder, cluster="slurm")
+        executor = self._submitit.AutoExecutor(folder=self.folder, cluster=self.cluster)
         executor.update_parameters(gpus_per_node=devices, tasks_per_node=1, **self.parameters)
         return executor.submit(_run_worker_file, str(spec_path))
 
     def poll(self, handle: Any) -> int | None:
-        """0 if the job returned, 1 if it raised or was cancelled, None while queued/running."""
+        """The worker's exit status (1 if the job raised or was cancelled); None while running."""
         if not handle.done():
             return None
-        return 0 if handle.exception() is None else 1
+        if handle.exception() is not None:
+            return 1
+        code = handle.result()
+        return code if isinstance(code, int) else 0
 
     def cancel(self, handle: Any) -> None:
         """``scancel`` the job."""

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from robust_hashing.benchmark import executors
-from robust_hashing.benchmark.executors import LocalExecutor, cpu_threads
+from robust_hashing.benchmark.executors import LocalExecutor, SlurmExecutor, cpu_threads
 
 SHOW_ENV = (
     "import os; print(os.environ.get('OMP_NUM_THREADS', '-'), "
@@ -53,3 +53,30 @@ def test_cells_sharing_gpus_split_the_cores(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setattr(executors.os, "cpu_count", lambda: 16)
     assert _child_env(tmp_path, monkeypatch, LocalExecutor(gpu_workers=4), [1]) == "4 1"
     assert _child_env(tmp_path, monkeypatch, LocalExecutor(gpu_workers=4), []) == "- -"  # CPU cell
+
+
+def test_slurm_executor_runs_a_grid_through_submitit(catalog, options, tmp_path: Path) -> None:
+    """The SLURM path end to end, with submitit's local cluster standing in for SLURM."""
+    import io
+    from dataclasses import replace
+
+    pytest.importorskip("submitit")
+    from robust_hashing.benchmark.executors import InlineExecutor
+    from robust_hashing.benchmark.runner import run_grid
+
+    from .conftest import make_grid
+
+    grid = make_grid(defenses=["good"], attacks=["weak", "boom"])
+    # the clean model and the defense in-process (fast), then the two attacks as jobs
+    run_grid(grid, replace(options, only="defense/*"), InlineExecutor(), catalog,
+             stream=io.StringIO())  # fmt: skip
+    folder = tmp_path / "slurm"
+    executor = SlurmExecutor(folder, {"timeout_min": 5}, require_slurm=False, cluster="local")
+    summary = run_grid(grid, options, executor, catalog, stream=io.StringIO())
+    prefix = "attack/fake-16bit-dpsh-test_cnn/good/"
+    assert summary.status[prefix + "weak"] == "done"
+    assert summary.status[prefix + "boom"] == "failed"
+    assert list(summary.failures) == [prefix + "boom"]
+    assert summary.failures[prefix + "boom"].startswith("exit status 1: ")  # the worker's own
+    assert (options.leaderboard_dir / "leaderboard.csv").is_file()
+    assert len(list(folder.glob("*_result.pkl"))) == 1  # one job: the two attacks batched
