@@ -76,7 +76,9 @@ for stage in "${STAGES[@]}"; do
             --cache-dir "$OUT/cache" --defenses none --max-queries 40 --attacks "$ATTACKS" \
             "${PROSGAN_HP[@]}" --out docs/results/clean_model_attacks_paper_cpu_gpu.json
         "$BIN/python" benchmark/cell_times.py --run docs/results/clean_model_attacks_paper_cpu_gpu.json \
-            --baseline docs/results/clean_model_attacks_paper_cpu.json | tee "$OUT/attacks-times.md" ;;
+            --baseline docs/results/clean_model_attacks_paper_cpu.json | tee "$OUT/attacks-times.md"
+        "$BIN/python" benchmark/attack_table.py docs/results/clean_model_attacks_paper_cpu_gpu.json \
+            --check --plot "$OUT/attacks.png" | tee "$OUT/attacks-table.md" || true ;;
     paper)
         timed paper "$BIN/robust-hashing" benchmark --grid benchmark/paper.yaml --devices auto \
             --per-gpu "$PER_GPU" --cache-dir "$OUT/cache"
