@@ -40,7 +40,7 @@ mkdir -p "$OUT"
 DEVICE=$("$BIN/python" -c "import torch; print(torch.cuda.get_device_name(0))")
 echo "device: $DEVICE; outputs under $OUT/ and docs/results/"
 
-# Same attacks and ProS-GAN budget as docs/results/clean_model_attacks_paper_cpu.json.
+# Same attacks and ProS-GAN budget as docs/results/clean_model_attacks_paper_cpu_amd_epyc.json.
 ATTACKS=cgat_pgd,sdha,mainstay:targeted,sdha:targeted,p2p:targeted,tha:targeted,prosgan:targeted,prosgan_clip:targeted
 PROSGAN_HP=()
 for a in prosgan prosgan_clip; do
@@ -76,7 +76,7 @@ for stage in "${STAGES[@]}"; do
             --cache-dir "$OUT/cache" --defenses none --max-queries 40 --attacks "$ATTACKS" \
             "${PROSGAN_HP[@]}" --out docs/results/clean_model_attacks_paper_cpu_gpu.json
         "$BIN/python" benchmark/cell_times.py --run docs/results/clean_model_attacks_paper_cpu_gpu.json \
-            --baseline docs/results/clean_model_attacks_paper_cpu.json | tee "$OUT/attacks-times.md"
+            --baseline docs/results/clean_model_attacks_paper_cpu_amd_epyc.json | tee "$OUT/attacks-times.md"
         "$BIN/python" benchmark/attack_table.py docs/results/clean_model_attacks_paper_cpu_gpu.json \
             --check --plot "$OUT/attacks.png" | tee "$OUT/attacks-table.md" || true ;;
     paper)
