@@ -58,7 +58,10 @@ def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
 
 
 def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
-    """Bar chart PNG of robust mAP per defense (one panel per dataset/bits)."""
+    """Bar chart PNG of robust mAP per defense (one panel per dataset/bits).
+
+    Error bars span ±1 standard error over the queries where the worst-case cell records it.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,8 +72,9 @@ def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
     axes = [axes] if not hasattr(axes, "__len__") else list(axes)
     for ax, ((dataset, bits), group) in zip(axes, groups, strict=False):
         ax.bar(
-            group["defense"], group["robust_map"].fillna(0.0), color="#4c78a8", label="worst case"
-        )
+            group["defense"], group["robust_map"].fillna(0.0), color="#4c78a8", label="worst case",
+            yerr=group["robust_map_se"].fillna(0.0), capsize=3,
+        )  # fmt: skip
         ax.bar(group["defense"], group["clean_map"], fill=False, edgecolor="#999", label="clean")
         ax.set_title(f"{dataset} {bits} bits")
         ax.set_ylabel("mAP")

@@ -115,8 +115,31 @@ def _group_label(names: list[str], key: tuple[object, ...]) -> list[str]:
     return out
 
 
+def _known_se(se: object) -> float | None:
+    """A recorded standard error as a float; None where the cell does not record one."""
+    if se is None or se is pd.NA or not isinstance(se, (int, float)) or math.isnan(se):
+        return None
+    return float(se)
+
+
+def _se_whisker(value: float, se: float, x0: int, scale: float, y: int, bar: int) -> str:
+    """A ±1 standard error line across the end of a bar."""
+    lo, hi = (round(x0 + min(max(v, 0.0), 1.0) * scale, 1) for v in (value - se, value + se))
+    mid = y + bar / 2
+    return (
+        f'<path class="se" d="M{lo},{mid}H{hi}M{lo},{y + 4}V{y + bar - 4}M{hi},{y + 4}'
+        f'V{y + bar - 4}" stroke="#222" stroke-width="1.2" fill="none">'
+        f"<title>±1 standard error over the queries: {se:.4f}</title></path>"
+    )
+
+
 def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
-    """Horizontal bar chart of robust mAP per defense, one block per group, as inline SVG."""
+    """Horizontal bar chart of robust mAP per defense, one block per group, as inline SVG.
+
+    Where the worst-case cell records its standard error over the queries
+    (``robust_map_se``), a whisker spans ±1 standard error, so gaps that the query sample
+    alone could make are visible.
+    """
     label_w, gap, y = 160, 24, 10
     parts: list[str] = []
     scale = width - label_w - 60
@@ -134,6 +157,10 @@ def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
                 f'<rect x="{label_w}" y="{y}" width="{length}" height="{bar}" fill="#4c78a8">'
                 f"<title>{name}: {label}</title></rect>"
             )
+            se = None if math.isnan(value) else _known_se(getattr(row, "robust_map_se", None))
+            if se is not None:
+                parts.append(_se_whisker(value, se, label_w, scale, y, bar))
+                length = round(min(value + se, 1.0) * scale, 1)  # the label after the whisker
             parts.append(f'<text x="{label_w + length + 4}" y="{y + 13}">{label}</text>')
             y += bar + 4
         y += gap // 2
@@ -157,6 +184,7 @@ dataset, code length, victim, profile, mAP depth (top_k) and query count; a row 
 attacks <em>missing</em> that its group has is ranked after the complete rows. Click a
 header to sort.</p>
 <h2>Robust mAP per defense</h2>
+<p>Whiskers: ±1 standard error over the queries, where the cell records it.</p>
 {chart_svg(frame)}
 <h2>Table</h2>
 {table_html(frame)}

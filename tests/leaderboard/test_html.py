@@ -22,6 +22,25 @@ def test_html_is_self_contained_with_table_and_chart() -> None:
     assert render_html(results_frame(records()), title="Test board") == page
 
 
+def test_chart_whiskers_span_one_standard_error() -> None:
+    from robust_hashing.leaderboard import parse_result
+    from robust_hashing.leaderboard.html import chart_svg
+
+    from .conftest import make_record
+
+    cells = [  # cgat records its SE (worst case: mainstay 0.40 ± 0.05), none does not
+        make_record("cgat", "hag", figure=0.50, figure_se=0.01),
+        make_record("cgat", "mainstay", figure=0.40, figure_se=0.05),
+        make_record("none", "hag", figure=0.05),
+    ]
+    svg = chart_svg(results_frame([parse_result(c) for c in cells]), width=640)
+    scale = 640 - 160 - 60  # bar length per unit of mAP; bars start at x = 160
+    [whisker] = re.findall(r'<path class="se" d="M([\d.]+),[\d.]+H([\d.]+)', svg)
+    assert [float(v) for v in whisker] == pytest.approx([160 + 0.35 * scale, 160 + 0.45 * scale])
+    assert "±1 standard error over the queries: 0.0500" in svg
+    assert svg.count('class="se"') == 1  # no whisker where the SE is unknown
+
+
 CHROMIUM = shutil.which("chromium") or (
     "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
 )
