@@ -117,7 +117,7 @@ def main() -> int:
     p.add_argument("reports", type=Path, nargs="+", help="paper_attacks.py --out JSON files")
     p.add_argument("--check", action="store_true",
                    help=f"exit 1 unless every published attack meets the rule (untargeted: "
-                   f"mAP −{MIN_DROP:.0%}; targeted: t-mAP ×{MIN_RATIO:g})")  # fmt: skip
+                   f"mAP −{100 * MIN_DROP:.0f} %%; targeted: t-mAP ×{MIN_RATIO:g})")  # fmt: skip
     p.add_argument("--plot", type=Path, default=None, metavar="PNG", help="also draw the table")
     args = p.parse_args()
     table = rows(load(args.reports))

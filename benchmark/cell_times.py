@@ -132,7 +132,10 @@ def main(argv: list[str] | None = None) -> None:
     run, run_dev = load(args.run, keys)
     base, base_dev = load(args.baseline, keys) if args.baseline else ({}, set())
     if not run:
-        raise SystemExit("no finished cell found in " + ", ".join(map(str, args.run)))
+        where = ", ".join(map(str, args.run))
+        if args.grid is not None:  # keys include the code version: another commit's cells differ
+            raise SystemExit(f"no finished cell of {args.grid} (as this code plans it) in {where}")
+        raise SystemExit(f"no finished cell found in {where}")
     print(f"run: {', '.join(sorted(run_dev))}")
     if args.baseline:
         print(f"baseline: {', '.join(sorted(base_dev))}")

@@ -54,3 +54,9 @@ def test_committed_table_passes_the_rule(tmp_path: Path) -> None:
     assert {r["attack"] for r in reports} >= {"hag", "mainstay", "cgat_pgd", "sdha", "dhta",
                                               "p2p", "tha", "prosgan"}  # fmt: skip
     json.dumps(attack_table.rows(reports))  # plain data
+
+
+def test_help_names_the_rule() -> None:
+    done = subprocess.run([sys.executable, str(SCRIPT), "--help"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    assert "mAP −40 %; targeted: t-mAP ×2" in " ".join(done.stdout.split())
