@@ -7,6 +7,8 @@ another digest change every figure that depends on the model (why CPU leaderboar
 between processors; see README, "CPU figures depend on the CPU").
 
     .venv/bin/python benchmark/cpu_kernels.py [--steps 60]
+
+The last line groups the settings that give the same weights.
 """
 
 import argparse
@@ -23,6 +25,13 @@ SETTINGS = {
     "oneDNN at AVX2": {"ONEDNN_MAX_CPU_ISA": "AVX2"},
     "both at AVX2": {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"},
     "1 thread": {"OMP_NUM_THREADS": "1"},
+    "AVX2, 1 thread": {
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "OMP_NUM_THREADS": "1",
+    },
+    "no oneDNN": {"RH_NO_ONEDNN": "1"},  # convolutions through ATen's own kernels
+    "no oneDNN, 1 thr": {"RH_NO_ONEDNN": "1", "OMP_NUM_THREADS": "1"},
 }
 
 
@@ -34,6 +43,8 @@ def train(steps: int) -> dict:
     from robust_hashing.datamodules import EmbeddedDataModule
     from robust_hashing.tasks import HashingTask
 
+    if os.environ.get("RH_NO_ONEDNN") == "1":
+        torch.backends.mkldnn.enabled = False
     L.seed_everything(0, workers=True)
     dm = EmbeddedDataModule(seed=0, batch_size=64)
     dm.prepare_data()
@@ -64,6 +75,7 @@ def main() -> None:
         print(json.dumps(train(args.steps)))
         return
     base = None
+    groups: dict[str, list[str]] = {}
     print(f"{'setting':<16} {'ATen':<8} {'threads':>7}  {'weights digest':<16}  same  time")
     for name, extra in SETTINGS.items():
         env = {**os.environ, "WANDB_MODE": "disabled", **extra}
@@ -74,7 +86,9 @@ def main() -> None:
         same = "yes" if result["digest"] == base["digest"] else "NO"
         ratio = result["seconds"] / base["seconds"]
         print(f"{name:<16} {result['capability']:<8} {result['threads']:>7}  "
-              f"{result['digest']:<16}  {same:<4}  {ratio:.2f}x")  # fmt: skip
+              f"{result['digest']:<16}  {same:<4}  {ratio:.2f}x", flush=True)  # fmt: skip
+        groups.setdefault(result["digest"], []).append(name)
+    print("same weights:", "; ".join(" = ".join(g) for g in groups.values()))
 
 
 if __name__ == "__main__":
