@@ -41,7 +41,7 @@ def rows(reports: list[dict]) -> list[dict]:
             change = adv / clean if clean else float("inf")
             ok = change >= MIN_RATIO
         else:
-            change = 1 - adv / clean
+            change = 1 - adv / clean if clean else 0.0
             ok = change >= MIN_DROP
         seconds = r.get("seconds_total", r.get("seconds"))
         out.append({
