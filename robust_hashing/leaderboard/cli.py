@@ -104,6 +104,8 @@ def _compare(args: argparse.Namespace) -> int:
     try:
         reference = load_results(results_folder(args.reference))
         rerun = load_results(results_folder(args.rerun))
+        if not reference:
+            raise SchemaError(f"{results_folder(args.reference)}: no result files to compare")
         cmp = compare_boards(reference, rerun)
     except SchemaError as err:
         print(f"error: {err}", file=sys.stderr)

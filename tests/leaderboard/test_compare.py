@@ -131,6 +131,9 @@ def test_cli_exit_status_and_folders(tmp_path: Path, capsys) -> None:
     assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["compare", str(ref), str(tmp_path / "nope")]) == 1
     assert capsys.readouterr().err.strip().endswith("no results folder (run the benchmark first)")
+    (tmp_path / "empty" / "results").mkdir(parents=True)
+    assert main(["compare", str(tmp_path / "empty"), str(ref)]) == 1
+    assert capsys.readouterr().err.strip().endswith("results: no result files to compare")
     with pytest.raises(SystemExit) as info:
         main(["compare", str(ref), str(same), "--tol", "-1"])
     assert info.value.code == 2
