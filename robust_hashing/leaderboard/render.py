@@ -68,10 +68,13 @@ def _row(cells: list[CellResult], columns: list[str]) -> dict[str, object]:
             )
     row["clean_map"] = first.clean_map
     figures = {r.column: r.figure for r in cells}
-    untargeted = sorted((r.figure, r.column) for r in cells if r.mode == "untargeted")
-    row["robust_map"] = untargeted[0][0] if untargeted else math.nan
-    row["worst_attack"] = untargeted[0][1] if untargeted else ""
-    worst = next((r for r in cells if r.column == row["worst_attack"]), None)
+    worst = min(
+        (r for r in cells if r.mode == "untargeted"),
+        key=lambda r: (r.figure, r.column),
+        default=None,
+    )
+    row["robust_map"] = worst.figure if worst is not None else math.nan
+    row["worst_attack"] = worst.column if worst is not None else ""
     se = worst.figure_se if worst is not None else None
     row["robust_map_se"] = math.nan if se is None else se
     sources = {r.provenance.source for r in cells}
