@@ -78,6 +78,17 @@ def int_at_least(minimum: int, expected: str = "an integer") -> Callable[[str], 
     return parse
 
 
+def non_negative(text: str) -> float:
+    """Argparse ``type`` accepting a finite number ≥ 0; a usage error names the value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
+    return value
+
+
 def typed_value(text: str) -> Any:
     """A command-line value with its type, the same for every ``KEY=VALUE`` option.
 

@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from robust_hashing.errors import int_at_least
+from robust_hashing.errors import int_at_least, non_negative
 from robust_hashing.leaderboard.compare import (
     DEFAULT_SE,
     DEFAULT_TOL,
@@ -82,17 +82,6 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--show", type=int_at_least(0), default=10,
                          help="list at most this many cells per kind (default: %(default)s)")  # fmt: skip
     return parser
-
-
-def non_negative(text: str) -> float:
-    """Argparse type: a finite float >= 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return value
 
 
 def results_folder(path: Path) -> Path:
