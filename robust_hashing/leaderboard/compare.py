@@ -29,10 +29,7 @@ DEFAULT_SE = 2.0
 
 def cell_name(cell: CellResult) -> str:
     """``embedded/32bit/dpsh/small_cnn/quick/top1000/80q/cgat/hag-targeted``."""
-    group = group_name(
-        cell.dataset, cell.bits, cell.method, cell.backbone, cell.profile, cell.top_k,
-        cell.n_queries,
-    )  # fmt: skip
+    group = group_name(*(getattr(cell, c) for c in GROUP_COLUMNS))
     return f"{group}/{cell.defense}/{cell.column}"
 
 
