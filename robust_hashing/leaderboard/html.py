@@ -117,7 +117,7 @@ def _group_label(names: list[str], key: tuple[object, ...]) -> list[str]:
 
 def _known_se(se: object) -> float | None:
     """A recorded standard error as a float; None where the cell does not record one."""
-    if se is None or se is pd.NA or not isinstance(se, (int, float)) or math.isnan(se):
+    if not isinstance(se, (int, float)) or math.isnan(se):  # None, pd.NA, NaN
         return None
     return float(se)
 
