@@ -25,8 +25,17 @@ def load(paths: list[Path]) -> list[dict]:
     """Every report of the given files, in file order."""
     reports: list[dict] = []
     for path in paths:
-        data = json.loads(path.read_text())
-        reports += data["reports"] if isinstance(data, dict) else data
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise SystemExit(f"{path}: cannot read reports: {err}") from None
+        if isinstance(data, dict):
+            data = data.get("reports")
+        if not isinstance(data, list) or not all(
+            isinstance(r, dict) and {"attack", "mode"} <= r.keys() for r in data
+        ):
+            raise SystemExit(f"{path}: expected paper_attacks.py reports (a list, or 'reports')")
+        reports += data
     return reports
 
 

@@ -60,3 +60,14 @@ def test_help_names_the_rule() -> None:
     done = subprocess.run([sys.executable, str(SCRIPT), "--help"], check=True,
                           capture_output=True, text=True)  # fmt: skip
     assert "mAP −40 %; targeted: t-mAP ×2" in " ".join(done.stdout.split())
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    for text in ('{"cells": {}}', "not json", "[1, 2]"):
+        bad.write_text(text)
+        done = subprocess.run([sys.executable, str(SCRIPT), str(bad)], check=False,
+                              capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith(f"{bad}: ")
