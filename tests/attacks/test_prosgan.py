@@ -88,7 +88,7 @@ def test_discriminator_spectral_norm(device) -> None:
     for _ in range(30):  # power iterations run on training-mode forwards
         disc(torch.rand(2, 3, 16, 16, device=device))
     for conv in convs:
-        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2)
+        sigma = torch.linalg.matrix_norm(conv.weight.detach().flatten(1), ord=2).item()
         assert sigma == pytest.approx(1.0, abs=1e-3)
 
 
