@@ -40,8 +40,11 @@ mkdir -p "$OUT"
 DEVICE=$("$BIN/python" -c "import torch; print(torch.cuda.get_device_name(0))")
 echo "device: $DEVICE; outputs under $OUT/ and docs/results/"
 
-# Same attacks and ProS-GAN budget as docs/results/clean_model_attacks_paper_cpu_amd_epyc.json.
-ATTACKS=cgat_pgd,sdha,mainstay:targeted,sdha:targeted,p2p:targeted,tha:targeted,prosgan:targeted,prosgan_clip:targeted
+# Same attacks and ProS-GAN budget as docs/results/clean_model_attacks_paper_cpu_amd_epyc.json:
+# all eleven, so that the table attacks one clean model (hag, mainstay and dhta are also
+# paper-cpu cells, but paper-cpu trains its own clean model when the stages run apart).
+ATTACKS=mainstay,cgat_pgd,hag,sdha,dhta:targeted,sdha:targeted,mainstay:targeted,p2p:targeted
+ATTACKS+=,tha:targeted,prosgan:targeted,prosgan_clip:targeted
 PROSGAN_HP=()
 for a in prosgan prosgan_clip; do
     PROSGAN_HP+=(--hp "$a.proto_epochs=20" --hp "$a.gan_epochs=6" --hp "$a.decay_epochs=2" --hp "$a.gan_batches=50")

@@ -16,7 +16,7 @@
 #   RH_DEVICE_MIN_STAGE_S do not start a stage with fewer seconds left (default 60)
 #   RH_SCRATCH            gpu_figures.sh's scratch folder: cache, logs (default gpu-figures)
 #   RH_SITE, RH_BIN       install target and shim folder (default /tmp/site, /tmp/rh-bin)
-#   RH_CODE_COMMIT        the commit to record when the copy carries no .git
+#   RH_CODE_COMMIT        the commit to record (wins over git: the copy's .git may be stale)
 # Bundle (at most 8 files come back from $OUT): figures.tar.gz (docs/results/*_gpu.json,
 # the paper stage's leaderboard files, the scratch logs, timing tables and the cells'
 # done.json/cell.json/logs), cache.tar.gz (the runner cache, when it packs to 15 MiB or
@@ -65,8 +65,8 @@ chmod +x "$SHIM/python" "$SHIM/robust-hashing"
 STATUS=$SCRATCH/device-stages.txt
 {
     echo "run.sh on $(hostname) at $(date -u +%FT%TZ), budget ${BUDGET}s, stages: ${STAGES[*]}"
-    echo "commit: $(git describe --always --dirty --abbrev=40 2>/dev/null ||
-        echo "${RH_CODE_COMMIT:-unknown (no .git here)}")"
+    echo "commit: ${RH_CODE_COMMIT:-$(git describe --always --dirty --abbrev=40 2>/dev/null ||
+        echo "unknown (no .git here)")}"
     "$PY" -c "import sys, torch; print('python', sys.version.split()[0], 'torch', torch.__version__,
           'cuda', torch.version.cuda, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'no CUDA device')"
 } | tee "$STATUS"
