@@ -140,12 +140,27 @@ def test_cli_exit_status_and_folders(tmp_path: Path, capsys) -> None:
     assert "'-1' must be a finite number >= 0" in capsys.readouterr().err
 
 
-def test_committed_replication_keeps_the_ranking() -> None:
-    """The paper-cpu grid on a second CPU (docs/results) ranks the defenses as committed."""
+@pytest.mark.parametrize("folder", ["paper-cpu-amd-epyc", "paper-cpu-h200"])
+def test_committed_replications_keep_the_ranking(folder: str) -> None:
+    """The paper-cpu grid on a second CPU and on a GPU (docs/results) ranks as committed."""
     cmp = compare_boards(
         load_results(ROOT / "leaderboard" / "paper-cpu" / "results"),
-        load_results(ROOT / "docs" / "results" / "paper-cpu-amd-epyc" / "results"),
+        load_results(ROOT / "docs" / "results" / folder / "results"),
     )
     assert len(cmp.diffs) == 15 and not cmp.only_a and not cmp.only_b
     assert cmp.rankings and not cmp.reordered()
-    assert max(abs(d.delta) for d in cmp.diffs) < 0.1  # what the README reports (0.061)
+    assert max(abs(d.delta) for d in cmp.diffs) < 0.1  # what docs/results reports (0.061, 0.034)
+
+
+def test_committed_gpu_board_reproduces_the_cpu_board() -> None:
+    """docs/results/README.md: on the H200 all 15 cells are within 2 SE of the CPU board."""
+    assert (
+        main(
+            [
+                "compare",
+                str(ROOT / "leaderboard" / "paper-cpu"),
+                str(ROOT / "docs" / "results" / "paper-cpu-h200"),
+            ]
+        )
+        == 0
+    )
