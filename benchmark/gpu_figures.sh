@@ -14,7 +14,7 @@
 #              so that its cell seconds compare with the CPU's)
 # Usage: bash benchmark/gpu_figures.sh [stage ...]      (OUT=gpu-figures by default)
 # BIN (default .venv/bin, made by `make install` when missing) holds the python and
-# robust-hashing it runs; benchmark/device/run.sh points it at a shim folder instead.
+# robust-hashing it runs; benchmark/offline_gpu/run.sh points it at a shim folder instead.
 # Outputs to commit: docs/results/*_gpu.json and leaderboard/ (paper profile).
 set -euo pipefail
 cd "$(dirname "$0")/.."

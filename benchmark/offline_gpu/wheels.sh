@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Download, here (where pip reaches PyPI), the pinned wheels that the GPU device image
+# Download, here (where pip reaches PyPI), the pinned wheels that a typical offline CUDA
 # lacks for benchmark/gpu_figures.sh, into .whl/ at the repository root (git-ignored).
-# The device machine has no registry: name .whl in the run tool's `carry`, and
-# benchmark/device/run.sh installs them there with --no-index --no-deps.
-# Usage: bash benchmark/device/wheels.sh
+# Copy .whl/ to the offline CUDA machine with the checkout; benchmark/offline_gpu/run.sh
+# installs them there with --no-index --no-deps.
+# Usage: bash benchmark/offline_gpu/wheels.sh
 #   WHL_DIR=DIR      download elsewhere (default: .whl)
-#   PY_VERSION=3.11  wheels for another interpreter (default: 3.12, the device's python3)
+#   PY_VERSION=3.11  wheels for another interpreter (default: 3.12, a common CUDA image's python3)
 # The versions are those of the project's development venv (they satisfy pyproject.toml).
 # The image already has torch, lightning, torchmetrics, numpy, pandas, matplotlib, pillow,
 # pyyaml, tqdm, typing-extensions, pytest and pytest-timeout. Not downloaded: wandb (the
-# device runs use WANDB_MODE=disabled, which never imports it) and submitit (only the
+# offline runs use WANDB_MODE=disabled, which never imports it) and submitit (only the
 # SLURM executor and its tests use it; no GPU stage does).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,7 +31,7 @@ for spec in "${WHEELS[@]}"; do
     name=${spec%%==*}
     file=$(echo "$name" | tr - _)  # wheel file names spell the project with underscores
     version=${spec##*==}
-    # keep one version of each: a second one would stop the whole install on the device
+    # keep one version of each: a second one would stop the whole offline install
     for old in "$WHL_DIR/$file"-*.whl; do
         [ -e "$old" ] || continue
         case $old in "$WHL_DIR/$file-$version-"*) ;; *) rm -f "$old" ;; esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The GPU figures on a lent device machine that has no package registry (see README.md
-# beside this file): run from the repository root, there, with .whl carried.
-#   bash benchmark/device/run.sh [stage ...]     stages of benchmark/gpu_figures.sh
+# The GPU figures on an offline CUDA machine (no package registry; see README.md beside
+# this file): run from the repository root there, with .whl/ copied along.
+#   bash benchmark/offline_gpu/run.sh [stage ...]     stages of benchmark/gpu_figures.sh
 #                                                (default: tests paper-cpu attacks)
 # It installs .whl/*.whl into /tmp/site (no index, no dependencies), puts python3 and a
 # `robust-hashing` script into a shim bin folder, and runs gpu_figures.sh one stage at a
@@ -11,13 +11,13 @@
 # always written. Finished runner cells stay cached in $SCRATCH/cache: a later call on the
 # same warm machine resumes them (carry gpu-figures/cache to resume on a fresh one).
 # Environment:
-#   OUT                   where the bundle goes (the run tool's $OUT; default gpu-figures/bundle)
-#   RH_DEVICE_BUDGET_S    seconds for the whole script (default 540, for a 600 s call)
+#   OUT                   where the bundle goes (default gpu-figures/bundle)
+#   RH_DEVICE_BUDGET_S    seconds for the whole script (default 540)
 #   RH_DEVICE_MIN_STAGE_S do not start a stage with fewer seconds left (default 60)
 #   RH_SCRATCH            gpu_figures.sh's scratch folder: cache, logs (default gpu-figures)
 #   RH_SITE, RH_BIN       install target and shim folder (default /tmp/site, /tmp/rh-bin)
 #   RH_CODE_COMMIT        the commit to record (wins over git: the copy's .git may be stale)
-# Bundle (at most 8 files come back from $OUT): figures.tar.gz (docs/results/*_gpu.json,
+# Bundle (three files, each at most 16 MiB, easy to copy back): figures.tar.gz (docs/results/*_gpu.json,
 # the paper stage's leaderboard files, the scratch logs, timing tables and the cells'
 # done.json/cell.json/logs), cache.tar.gz (the runner cache, when it packs to 15 MiB or
 # less, if need be without context/), and summary.txt (stage statuses, wall seconds, tables).
@@ -45,7 +45,7 @@ done
 [[ $BUDGET =~ ^[0-9]+$ && $MIN_STAGE =~ ^[0-9]+$ ]] ||
     die "RH_DEVICE_BUDGET_S and RH_DEVICE_MIN_STAGE_S must be whole seconds"
 compgen -G ".whl/*.whl" >/dev/null ||
-    die "no .whl/*.whl here: run bash benchmark/device/wheels.sh here first and carry .whl"
+    die "no .whl/*.whl here: run bash benchmark/offline_gpu/wheels.sh on a machine with PyPI and copy .whl/ here"
 PY=$(command -v python3) || die "no python3 on PATH"
 command -v timeout >/dev/null || die "needs timeout (coreutils)"
 
