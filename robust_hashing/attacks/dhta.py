@@ -5,9 +5,11 @@ the target class ("anchor code") is a better target than a single code (P2P). Ev
 else is shared with :class:`robust_hashing.attacks.p2p.P2P`: sign-PGD with step 1/255,
 2000 iterations, δ₀ = 0, A10 schedule, ε = 8/255 in [0, 1] space, loss −(1/K)·hᵀa.
 
-Items whose label **equals** y_t are sampled without replacement; if fewer than 9 exist,
-all of them vote (ours). The official code instead restricts targets to labels with
-more than n_t database occurrences; the shared target rule (§5.1) overrides that.
+Items whose label **equals** y_t are sampled with replacement by default, as SAAT's
+re-implementation (the source of our reference numbers); ``replace=False`` samples without
+replacement, as the official DHTA-master, and then all candidates vote if fewer than 9
+exist (ours). DHTA-master instead restricts targets to labels with more than n_t database
+occurrences; the shared target rule (§5.1) overrides that. See :class:`P2P`.
 
 Theory code: the anchor a.
 

@@ -4,10 +4,12 @@ Untargeted. Let o = h₁(x) be the clean relaxed output and h′ = h_α(x′). B
 pushed past the opposite side by more than 0.5 leave the loss through the mask
 ω_k = 1[|h′_k − sgn o_k| < 1.5]. The per-sample loss
 
-    ℓ = (Σ_k ω_k h′_k o_k / Σ_k ω_k + 1)² + β·(mean_k h′_k)²,   β = 1,
+    ℓ = (Σ_k ω_k h′_k o_k / Σ_k ω_k + 1)² + β·(mean_k ω_k h′_k)²,   β = 1,
 
 drives the masked correlation with the clean output to −1 while keeping the code
-balanced. The image itself is optimised by SGD (lr 100, momentum 0.9) for 2000
+balanced. The balance term, too, is taken on the masked code ω ⊙ h′ (mean over all K
+bits), as in the reference (xandery-geek/SAAT ``hag.py`` masks the code before both
+terms). The image itself is optimised by SGD (lr 100, momentum 0.9) for 2000
 iterations under the A10 schedule, projecting onto the ε-ball and [0, 1] after each step.
 
 Quirk fixed (spec): the reference averages ℓ over an attack batch of 128 before stepping
@@ -70,7 +72,7 @@ class HAG(HashAttack):
         """Σ_batch ℓ / ``norm`` for relaxed codes ``h`` and clean outputs ``clean``."""
         mask = ((h - sign(clean)).abs() < 1.5).float().detach()
         corr = (mask * h * clean).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
-        per_sample = (corr + 1).pow(2) + self.beta * h.mean(dim=1).pow(2)
+        per_sample = (corr + 1).pow(2) + self.beta * (mask * h).mean(dim=1).pow(2)
         return per_sample.sum() / self.norm
 
     def forward(self, images: Tensor, labels: Tensor, targets: Tensor | None) -> Tensor:

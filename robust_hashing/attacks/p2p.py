@@ -1,9 +1,18 @@
 """P2P: point-to-point targeted attack on a database anchor code (algorithms §5.4).
 
 For each target label y_t, ``n_t`` database items whose label **equals** y_t are drawn
-(all of them if fewer exist; the largest-overlap items if none, ours) and voted bit by
-bit into an anchor a = sgn Σ b_i (:func:`robust_hashing.codes.anchor_codes`). The attack
-minimises −(1/K)·h_α(x′)ᵀa, averaged over the batch, by sign-PGD with step 1/255,
+(the largest-overlap items are the candidates if none, ours) and voted bit by bit into an
+anchor a = sgn Σ b_i.
+
+Sampling (``replace``): **with replacement by default**, as SAAT's re-implementation
+(xandery-geek/SAAT ``dhta.py``: ``np.random.choice(candidates, size=n_t)``), the source of
+our reference numbers (SAAT Table I): n_t uniform draws, a row drawn twice votes twice, and
+n_t codes vote even when fewer candidates exist. ``replace=False`` samples without
+replacement, as the official jiawangbai/DHTA-master (``replace=False``), through
+:func:`robust_hashing.codes.anchor_codes` (all candidates vote if fewer than n_t exist, ours;
+DHTA-master only targets labels with more than n_t items).
+
+The attack minimises −(1/K)·h_α(x′)ᵀa, averaged over the batch, by sign-PGD with step 1/255,
 2000 iterations, no random start and the A10 schedule (the original DHTA schedule).
 
 P2P uses n_t = 1; DHTA (:mod:`robust_hashing.attacks.dhta`) uses n_t = 9.
@@ -27,6 +36,35 @@ from torch import Tensor
 from robust_hashing.attacks.base import register_attack
 from robust_hashing.attacks.pgd import SignPGDAttack
 from robust_hashing.codes import anchor_codes
+from robust_hashing.ops import sign
+
+
+def anchor_codes_with_replacement(
+    target_labels: Tensor,
+    db_codes: Tensor,
+    db_labels: Tensor,
+    n_t: int,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Anchors a = sgn Σ b_i over ``n_t`` rows drawn uniformly **with replacement**.
+
+    The candidates are the database rows whose label equals the target label, or, if none
+    does, those of largest label overlap (the rule of
+    :func:`robust_hashing.codes.anchor_codes`). A row drawn k times votes k times.
+
+    Returns:
+        m×K ±1 float codes (sgn(0) = +1).
+    """
+    if n_t < 1:
+        raise ValueError(f"n_t must be >= 1, got {n_t}")
+    t, dl = target_labels.float().cpu(), db_labels.float().cpu()
+    equal = (t.unsqueeze(1) == dl.unsqueeze(0)).all(dim=2)
+    overlap = t @ dl.t()
+    best = overlap == overlap.max(dim=1, keepdim=True).values
+    candidates = torch.where(equal.any(dim=1, keepdim=True), equal, best).float()
+    drawn = torch.multinomial(candidates, n_t, replacement=True, generator=generator)
+    votes = torch.zeros_like(candidates).scatter_add_(1, drawn, torch.ones(drawn.shape))
+    return sign(votes.to(db_codes.device) @ db_codes.float())
 
 
 @register_attack("p2p")
@@ -43,6 +81,8 @@ class P2P(SignPGDAttack):
         step: signed step size (1/255).
         random_start: False (δ₀ = 0), as published.
         n_t: number of database codes voted into the anchor (1 for P2P).
+        replace: draw the n_t rows with replacement (True, SAAT's port) or without
+            (False, DHTA-master).
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
@@ -56,10 +96,12 @@ class P2P(SignPGDAttack):
         steps: int = 2000,
         random_start: bool = False,
         n_t: int | None = None,
+        replace: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, targeted=targeted, steps=steps, random_start=random_start, **kwargs)
         self.n_t = self.default_n_t if n_t is None else n_t
+        self.replace = replace
         self.requires_context()
 
     def guide(self, images: Tensor, labels: Tensor, targets: Tensor | None) -> Tensor:
@@ -68,7 +110,8 @@ class P2P(SignPGDAttack):
             raise ValueError(f"attack {self.name!r} needs target labels")
         ctx = self.requires_context()
         gen = torch.Generator().manual_seed(self.seed)
-        return anchor_codes(targets, ctx.db_codes, ctx.db_labels, self.n_t, gen)
+        draw = anchor_codes_with_replacement if self.replace else anchor_codes
+        return draw(targets, ctx.db_codes, ctx.db_labels, self.n_t, gen)
 
     def loss(self, h: Tensor, guide: Tensor) -> Tensor:
         """−(1/K)·hᵀa averaged over the batch."""

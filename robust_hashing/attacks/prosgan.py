@@ -1,19 +1,34 @@
 """ProS-GAN: a generator crafting targeted adversarial images in one pass (§5.6).
 
 Stage 1 trains a :class:`LabelPrototypeNet` (y_t → f_t, p_t, ŷ) against the attacked
-model's training sign bank: DPSH likelihood (θ = p_tᵀB/2) + MSE(ŷ, y_t) + 1e-4 × mean
-quantisation, Adam 1e-4, batches of 64 target-pool labels. Stage 2 trains the generator
-G(x, f_t) with an LSGAN discriminator D on the training images, Adam 1e-4 (0.5, 0.999),
-batches of 24, constant LR for ``gan_epochs`` then linear decay for ``decay_epochs``, D
-updated every 3rd generator step:
+model's training sign bank (:func:`~robust_hashing.attacks.prosgan_nets.train_label_prototype`):
+DPSH likelihood (θ = p_tᵀB/2) + MSE(ŷ, y_t) + Σ(sgn p_t − p_t)²/(10⁴·m), Adam 1e-4 with
+betas (0.5, 0.999), LR ×0.1 after 50 % and 75 % of the steps, batches of 64 labels. Stage 2
+trains the generator G(x, f_t) with an LSGAN discriminator D on the training images, Adam
+1e-4 (0.5, 0.999), batches of 24, constant LR for ``gan_epochs`` then linear decay for
+``decay_epochs``; on every third batch of an epoch (the first, fourth, …) D is updated
+first, on the batch's x′ detached, then G is updated against the updated D:
 
-    L_G = λ_rec·MSE(x′, x) + 5·(1 − mean(h₁(x′) ⊙ sgn p_t)) + LSGAN(D(x′) → [y_t, real])
+    L_G = λ_rec·MSE(x′, x)[−1, 1] + 5·(1 − mean(h₁(x′) ⊙ sgn p_t)) + LSGAN(D(x′) → [y_t, real])
     L_D = ½[LSGAN(D(x) → [y, real]) + LSGAN(D(x′) → [y_t, fake])]
 
-λ_rec = 100 on FLICKR-25K and 50 elsewhere. Network widths default to the official ones
-(xunguangwang/ProS-GAN); what follows that code and what is ours is listed in
-:mod:`robust_hashing.attacks.prosgan_nets`. The ``quick`` profile shrinks the generator
-and discriminator (ours).
+The reconstruction MSE is taken on images mapped to [−1, 1], as the official code does
+(4× the MSE in [0, 1]); LSGAN flags are real = 0, fake = 1, as written there
+(:mod:`robust_hashing.attacks.prosgan_losses`). λ_rec = 100 on FLICKR-25K and 50 elsewhere.
+
+Label pools (official: every unique database label vector): stage-1 and stage-2 target
+labels are drawn from ``context.target_pool`` (unique non-zero database labels) plus the
+all-zero vector when some database row has no label and ``pool_zero`` is True (default,
+as the official code); ``pool_zero=False`` keeps only the non-zero labels.
+
+Architecture: the label PrototypeNet, the discriminator and the generator's encoder/decoder
+widths are the official ones (xunguangwang/ProS-GAN). **Two parts of our default generator
+are not** (``gen_arch="ours"``): how f_t enters the generator (a tiled linear projection
+plus a per-channel shift, instead of the official upsampling label encoder) and the output
+head (a residual added to x, instead of a convolution + tanh that outputs x′ directly).
+``gen_arch="official"`` builds the official label encoder and head instead. Details in
+:mod:`robust_hashing.attacks.prosgan_nets`; the ``quick`` profile shrinks the generator and
+discriminator (ours).
 
 Stage-2 batches: 24 rows as in the spec; how they are drawn is ours: a shuffled loader of
 ``batch_size`` rows over the dataset of ``context.train_loader`` (same images, training
@@ -30,7 +45,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset
 
@@ -40,15 +54,20 @@ from robust_hashing.attacks.base import (
     cache_path,
     register_attack,
 )
+from robust_hashing.attacks.prosgan_losses import discriminator_loss, generator_loss
 from robust_hashing.attacks.prosgan_nets import (
     Discriminator,
     Generator,
     LabelPrototypeNet,
     train_label_prototype,
 )
+from robust_hashing.attacks.prosgan_official_gen import OfficialGenerator
+from robust_hashing.attacks.tha import training_pool
 from robust_hashing.io import torch_save_atomic
 from robust_hashing.models import HashNet
 from robust_hashing.ops import sign
+
+GEN_ARCHS = ("ours", "official")
 
 
 @register_attack("prosgan")
@@ -68,7 +87,12 @@ class ProSGAN(HashAttack):
             ``proto_feature`` entries).
         gen_ch, gen_enc_blocks, gen_dec_blocks: generator base width and residual blocks in
             its encoder and decoder (64, 3, 3: widths 64 → 128 → 256).
-        label_ch: channels of the tiled label projection fed to the generator (16, ours).
+        label_ch: ``gen_arch="ours"``: channels of the tiled label projection (None: 16,
+            ours); ``"official"``: width of the label encoder's seed map (None: 128).
+        gen_arch: ``"ours"`` (default) or ``"official"`` label encoder and output head.
+        label_grid: ``gen_arch="official"``: side of the label encoder's seed map (14: the
+            official 224-pixel label map; resized to other image sizes).
+        pool_zero: also draw the all-zero label when the database has one (official).
         disc_ch, disc_layers: discriminator base width and spectral-norm convolutions
             (64, 5: widths 64 → 1024).
 
@@ -114,14 +138,21 @@ class ProSGAN(HashAttack):
         gen_ch: int = 64,
         gen_enc_blocks: int = 3,
         gen_dec_blocks: int = 3,
-        label_ch: int = 16,
+        label_ch: int | None = None,
         disc_ch: int = 64,
         disc_layers: int = 5,
+        gen_arch: str = "ours",
+        label_grid: int = 14,
+        pool_zero: bool = True,
     ) -> None:
         super().__init__(model, context, targeted=targeted, eps=eps, seed=seed)
         ctx = self.requires_context()
         if rec_weight is None:
             rec_weight = 100.0 if ctx.dataset == "flickr25k" else 50.0
+        if gen_arch not in GEN_ARCHS:
+            raise ValueError(f"gen_arch must be one of {GEN_ARCHS}, got {gen_arch!r}")
+        if label_ch is None:
+            label_ch = 16 if gen_arch == "ours" else 128
         self.hp: dict[str, Any] = {
             "pe": proto_epochs,
             "ps": proto_steps,
@@ -140,10 +171,16 @@ class ProSGAN(HashAttack):
             "lc": label_ch,
             "dc": disc_ch,
             "dl": disc_layers,
+            "ga": gen_arch,
+            "lg": label_grid,
+            "pz": pool_zero,
         }
         self.disc_hp = {"ch": disc_ch, "layers": disc_layers}
         self.proto = LabelPrototypeNet(ctx.num_classes, ctx.bits, proto_hidden, proto_feature)
-        self.gen = Generator(proto_feature, label_ch, gen_ch, gen_enc_blocks, gen_dec_blocks)
+        widths = (proto_feature, label_ch, gen_ch, gen_enc_blocks, gen_dec_blocks)
+        self.gen: Generator | OfficialGenerator = (
+            Generator(*widths) if gen_arch == "ours" else OfficialGenerator(*widths, label_grid)
+        )
         self.ready = False
 
     def discriminator(self, image_size: int | tuple[int, int]) -> Discriminator:
@@ -205,10 +242,10 @@ class ProSGAN(HashAttack):
     def _train(self, ctx: AttackContext) -> None:
         if ctx.train_loader is None:
             raise ValueError(f"attack {self.name!r} needs context.train_loader (training images)")
-        assert ctx.target_pool is not None
-        pool, hp, dev = ctx.target_pool, self.hp, self.device
+        hp, dev = self.hp, self.device
+        pool = training_pool(ctx, include_zero=hp["pz"]).to(dev)
         draw = torch.Generator().manual_seed(self.seed)
-        train_label_prototype(self.proto, ctx, hp["pe"] * hp["ps"], hp["lr"], draw)
+        train_label_prototype(self.proto, ctx, hp["pe"] * hp["ps"], hp["lr"], draw, pool=pool)
         self.proto.eval()
         batches = self.stage2_loader()
         height, width = batches.dataset[0][0].shape[-2:]
@@ -217,7 +254,6 @@ class ProSGAN(HashAttack):
         opt_d = torch.optim.Adam(disc.parameters(), lr=hp["lr"], betas=(0.5, 0.999))
         decay = lambda e: 1.0 - max(0, e + 1 - hp["ge"]) / (hp["de"] + 1)
         scheds = [torch.optim.lr_scheduler.LambdaLR(o, decay) for o in (opt_g, opt_d)]
-        step = 0
         for _ in range(hp["ge"] + hp["de"]):  # stage 2: generator and discriminator
             for b, (x, y, _) in enumerate(batches):
                 if hp["gb"] is not None and b >= hp["gb"]:
@@ -226,27 +262,18 @@ class ProSGAN(HashAttack):
                 y_t = pool[torch.randint(len(pool), (len(x),), generator=draw).to(dev)]
                 with torch.no_grad():
                     f_t, p_t, _ = self.proto(y_t)
-                one, zero = x.new_ones(len(x), 1), x.new_zeros(len(x), 1)
                 adv = self.gen(x, f_t)
+                if b % 3 == 0:  # D first, on every third batch of the epoch (official order)
+                    loss_d = discriminator_loss(disc, x, y, adv.detach(), y_t)
+                    opt_d.zero_grad(set_to_none=True)
+                    loss_d.backward()
+                    opt_d.step()
                 h = self.model(adv)[1]
-                loss_g = (
-                    hp["rec"] * F.mse_loss(adv, x)
-                    + 5 * (1 - (h * sign(p_t)).mean())
-                    + F.mse_loss(disc(adv), torch.cat([y_t, one], 1))
-                )
+                loss_g = generator_loss(adv, x, h, sign(p_t), disc(adv), y_t, hp["rec"])
                 grads = torch.autograd.grad(loss_g, list(self.gen.parameters()))
                 for prm, g in zip(self.gen.parameters(), grads, strict=True):
                     prm.grad = g
                 opt_g.step()
-                if step % 3 == 0:
-                    loss_d = 0.5 * (
-                        F.mse_loss(disc(x), torch.cat([y, one], 1))
-                        + F.mse_loss(disc(adv.detach()), torch.cat([y_t, zero], 1))
-                    )
-                    opt_d.zero_grad(set_to_none=True)
-                    loss_d.backward()
-                    opt_d.step()
-                step += 1
             for s in scheds:
                 s.step()
 

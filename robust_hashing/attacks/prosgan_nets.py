@@ -1,14 +1,17 @@
 """Networks of ProS-GAN (algorithms §5.6): label PrototypeNet, generator, discriminator.
 
-Default widths are those of the official code (xunguangwang/ProS-GAN); every width and
-block count is an argument, and the CPU ``quick`` profile of
-:class:`~robust_hashing.attacks.prosgan.ProSGAN` shrinks them.
+The PrototypeNet, the discriminator and the generator's encoder/decoder default to the
+widths of the official code (xunguangwang/ProS-GAN); every width and block count is an
+argument, and the CPU ``quick`` profile of :class:`~robust_hashing.attacks.prosgan.ProSGAN`
+shrinks them. **The label conditioning and the output head of** :class:`Generator` **are
+ours, not the official ones** (listed below); the official ones are in
+:mod:`robust_hashing.attacks.prosgan_official_gen` (``ProSGAN(gen_arch="official")``).
 
 As in the official code:
 
 * :class:`LabelPrototypeNet`: f_t = Linear(C, 4096) → ReLU → Linear(4096, 512), with no
   activation on f_t; p_t = tanh(Linear(512, K)); ŷ = sigmoid(Linear(512, C)).
-* :class:`Generator` widths: a 7×7 convolution to 64 channels, two 4×4 stride-2
+* :class:`Generator` encoder/decoder widths: a 7×7 convolution to 64 channels, two 4×4 stride-2
   convolutions to 128 and 256, 3 residual blocks (two bias-free 3×3 convolutions with
   InstanceNorm) in the encoder and 3 in the decoder, then two bias-free 4×4 transposed
   convolutions back to 128 and 64 channels; InstanceNorm (not affine) + ReLU after each
@@ -18,7 +21,7 @@ As in the official code:
   outputs (label vector, real/fake) whose kernel covers the remaining spatial extent
   (7×7 on 224-pixel images). It sees images mapped to [−1, 1].
 
-Ours:
+Ours (not official):
 
 * Label conditioning (the spec's "spatially tiled f_t"): f_t is projected by
   Linear(512, ``label_ch`` = 16) and tiled over the image, then concatenated with x in
@@ -50,7 +53,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from robust_hashing.ops import label_overlap, sign
+from robust_hashing.attacks.prosgan_losses import prototype_stage1_loss
 
 
 class LabelPrototypeNet(nn.Module):
@@ -105,7 +108,11 @@ def _up(cin: int, cout: int) -> list[nn.Module]:
 
 
 class Generator(nn.Module):
-    """x ∈ [0, 1] and a label feature f_t → adversarial x′ ∈ [0, 1] (unbounded).
+    """x ∈ [0, 1] and a label feature f_t → adversarial x′ ∈ [0, 1] (unbounded; ours).
+
+    Encoder/decoder widths are the official ones; the label conditioning and the output
+    head (a residual added to x) are ours, not the official code's (see the module notes and
+    :class:`~robust_hashing.attacks.prosgan_official_gen.OfficialGenerator`).
 
     The tiled f_t is constant over the image, so the InstanceNorm after the first convolution
     would cancel it everywhere but at the borders. Ours: f_t is also projected to a
@@ -196,25 +203,35 @@ class Discriminator(nn.Module):
 
 
 def train_label_prototype(
-    proto: LabelPrototypeNet, context: Any, steps: int, lr: float, generator: torch.Generator
+    proto: LabelPrototypeNet,
+    context: Any,
+    steps: int,
+    lr: float,
+    generator: torch.Generator,
+    pool: Tensor | None = None,
+    batch_size: int = 64,
 ) -> None:
     """ProS-GAN stage 1: fit ``proto`` to the attacked model's training sign bank (in place).
 
-    Each step draws 64 labels from ``context.target_pool`` and minimises the DPSH-style
-    likelihood of θ = p_tᵀB/2 against label overlap with the training rows, plus
-    MSE(ŷ, y_t) and 1e-4 × the mean quantisation error (Adam, learning rate ``lr``).
+    As the official code: each step draws ``batch_size`` (64) labels uniformly, with
+    replacement, from ``pool`` (default ``context.target_pool``) and minimises
+
+        mean_ij[log(1 + e^θ_ij) − s_ij·θ_ij] + MSE(ŷ, y_t) + Σ(sgn p_t − p_t)² / (10⁴·m),
+
+    θ = p_tᵀB/2 against the training bank B, s_ij = 1[y_tᵢᵀy_j > 0], m the batch size; Adam
+    (``lr``, betas (0.5, 0.999)), learning rate ×0.1 after 50 % and after 75 % of ``steps``.
     """
-    pool, codes, labels = context.target_pool, context.train_codes, context.train_labels
-    opt = torch.optim.Adam(proto.parameters(), lr=lr)
+    pool = context.target_pool if pool is None else pool
+    codes, labels = context.train_codes, context.train_labels
+    opt = torch.optim.Adam(proto.parameters(), lr=lr, betas=(0.5, 0.999))
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [steps // 2, steps * 3 // 4], gamma=0.1)
     proto.train()
     for _ in range(steps):
-        y = pool[torch.randint(len(pool), (64,), generator=generator).to(pool.device)]
+        y = pool[torch.randint(len(pool), (batch_size,), generator=generator).to(pool.device)]
         _, p, y_hat = proto(y)
-        theta = p @ codes.t() / 2
-        sim = label_overlap(y, labels)
-        lik = (F.softplus(-theta.abs()) + theta.clamp_min(0) - sim * theta).mean()
-        loss = lik + F.mse_loss(y_hat, y) + 1e-4 * (p - sign(p.detach())).pow(2).mean()
+        loss = prototype_stage1_loss(p, y_hat, y, codes, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sched.step()
     proto.eval()

@@ -3,13 +3,22 @@
 A :class:`~robust_hashing.models.prototype.PrototypeNet` P maps a target label y_t to a
 relaxed code; it is trained (hash model frozen) with the circle loss of
 :func:`~robust_hashing.models.prototype.prototype_loss` against the attacked model's
-training sign bank, on batches of 32 labels drawn from the target pool (unique non-zero
-database labels), 100 epochs × 300 steps, Adam 1e-4 (0.5, 0.999), ×0.1 at 50%/75%.
+training sign bank, on batches of 32 labels drawn from the training pool of
+:func:`training_pool`, 100 epochs × 300 steps, Adam 1e-4 (0.5, 0.999), ×0.1 at 50%/75%.
+
+Training pool: both official codes (the original THA and SAAT's port) draw from every
+unique database label vector, the all-zero one included when some database row has no
+label. ``pool_zero=True`` (default) matches them; ``pool_zero=False`` draws only from the
+unique non-zero labels (``context.target_pool``). The attack's target labels themselves
+always follow the shared rule (spec §5.1: non-zero, no overlap with the query).
+
 The trained net is cached per attacked checkpoint (``context.model_key``) under
 ``context.cache_dir`` and reloaded by later runs.
 
 Attack: minimise −mean(h_α(x′) ⊙ sgn P(y_t)) by sign-PGD, step 1/255, 100 iterations,
-δ₀ = 0 and the A10 schedule.
+δ₀ = 0. Schedule: ``anneal=True`` (default) uses A10, as SAAT's port, the source of our
+reference numbers (SAAT Table I); ``anneal=False`` keeps α = 1 throughout, as the original
+THA code (xunguangwang/Targeted-Attack-and-Defense-for-Deep-Hashing ``attack.py``).
 
 Theory code: sgn P(y_t).
 """
@@ -21,11 +30,27 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import cache_path, register_attack
+from robust_hashing.attacks.base import AttackContext, cache_path, register_attack
 from robust_hashing.attacks.pgd import SignPGDAttack
 from robust_hashing.io import torch_save_atomic
 from robust_hashing.models.prototype import PrototypeNet, train_prototype_net
 from robust_hashing.ops import sign
+
+
+def training_pool(context: AttackContext, *, include_zero: bool = True) -> Tensor:
+    """Labels a target-label network (THA's P, ProS-GAN's PrototypeNet) is trained on.
+
+    ``context.target_pool`` (unique non-zero database labels), plus the all-zero vector
+    when ``include_zero`` and some database row has no label: the official codes draw from
+    ``unique(database_labels)``, which holds it then.
+    """
+    assert context.target_pool is not None
+    pool = context.target_pool.float()
+    has_zero_row = bool((context.db_labels.sum(dim=1) == 0).any())
+    has_zero_pool = bool((pool.sum(dim=1) == 0).any())
+    if include_zero and has_zero_row and not has_zero_pool:
+        pool = torch.cat([pool.new_zeros(1, pool.shape[1]), pool])
+    return pool
 
 
 @register_attack("tha")
@@ -40,6 +65,9 @@ class THA(SignPGDAttack):
         proto_batch: label batch size (32).
         proto_lr: Adam learning rate (1e-4).
         faithful_triu: keep only j > i pairs in the circle loss, as the official code.
+        anneal: A10 schedule (True, SAAT's port) or α = 1 throughout (False, original THA).
+        pool_zero: train P on the all-zero label too when the database has one (True, as
+            both official codes).
     """
 
     supported_modes: ClassVar[tuple[str, ...]] = ("targeted",)
@@ -55,6 +83,8 @@ class THA(SignPGDAttack):
         proto_batch: int = 32,
         proto_lr: float = 1e-4,
         faithful_triu: bool = False,
+        anneal: bool = True,
+        pool_zero: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, targeted=targeted, random_start=random_start, **kwargs)
@@ -66,6 +96,7 @@ class THA(SignPGDAttack):
             "seed": self.seed,
             "triu": faithful_triu,
         }
+        self.anneal, self.pool_zero = anneal, pool_zero
         self.prototype: PrototypeNet | None = None
         self.requires_context()
 
@@ -74,16 +105,14 @@ class THA(SignPGDAttack):
         if self.prototype is not None:
             return
         ctx = self.requires_context()
-        path = cache_path(ctx, "tha", bits=ctx.bits, **self.proto_hp)
+        path = cache_path(ctx, "tha", bits=ctx.bits, zero=self.pool_zero, **self.proto_hp)
         if path is not None and path.exists():
             net = PrototypeNet(ctx.num_classes, ctx.bits)
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
             self.prototype = net.to(self.device).eval()
             return
-        assert ctx.target_pool is not None
-        net = train_prototype_net(
-            ctx.train_codes, ctx.train_labels, ctx.target_pool, **self.proto_hp
-        )
+        pool = training_pool(ctx, include_zero=self.pool_zero)
+        net = train_prototype_net(ctx.train_codes, ctx.train_labels, pool, **self.proto_hp)
         if path is not None:
             torch_save_atomic({k: v.cpu() for k, v in net.state_dict().items()}, path)
         self.prototype = net.eval()
@@ -96,6 +125,10 @@ class THA(SignPGDAttack):
         assert self.prototype is not None
         with torch.no_grad():
             return sign(self.prototype(targets.to(images)))
+
+    def alpha(self, t: int, total: int) -> float:
+        """A10 (``anneal``, SAAT's port) or α = 1 (original THA)."""
+        return super().alpha(t, total) if self.anneal else 1.0
 
     def loss(self, h: Tensor, guide: Tensor) -> Tensor:
         """−mean(h_α ⊙ sgn P(y_t))."""
