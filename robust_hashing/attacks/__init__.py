@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from robust_hashing.attacks import cgat_pgd, dhta, hag, mainstay, p2p, prosgan, sdha, tha
+from robust_hashing.attacks import cgat_pgd, dhta, hag, mainstay, p2p, prosgan, ranking, sdha, tha
 from robust_hashing.attacks.base import (
     ATTACKS,
     AttackContext,
@@ -28,7 +28,7 @@ from robust_hashing.attacks.pgd import SignPGDAttack, pgd
 from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
 from robust_hashing.models import HashNet
 
-_BUILTIN = (cgat_pgd, dhta, hag, mainstay, p2p, prosgan, sdha, tha)
+_BUILTIN = (cgat_pgd, dhta, hag, mainstay, p2p, prosgan, ranking, sdha, tha)
 
 
 def list_attacks(pattern: str | None = None) -> list[str]:

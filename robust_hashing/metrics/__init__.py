@@ -1,4 +1,4 @@
-"""Retrieval and attack metrics (protocol §5): mAP@k, t-mAP, P@N, PR curve, ASR, perceptibility."""
+"""Retrieval and attack metrics (protocol §5, §8): mAP@k, t-mAP, P@N, PR curve, ASR, ERS."""
 
 from robust_hashing.metrics.attack import (
     PerceptibilityMeter,
@@ -7,6 +7,7 @@ from robust_hashing.metrics.attack import (
     targeted_asr,
     untargeted_asr,
 )
+from robust_hashing.metrics.ers import RANKING_FIGURES, benign_normalised_ers, ers, ers_terms
 from robust_hashing.metrics.retrieval import (
     P_AT_N,
     ap_from_relevance,
@@ -22,10 +23,14 @@ from robust_hashing.metrics.retrieval import (
 
 __all__ = [
     "P_AT_N",
+    "RANKING_FIGURES",
     "PerceptibilityMeter",
     "ap_from_relevance",
     "average_precision_per_query",
+    "benign_normalised_ers",
     "bit_flip_rate",
+    "ers",
+    "ers_terms",
     "map_from_ap",
     "map_standard_error",
     "mean_average_precision",
