@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from robust_hashing.registry import Registry
@@ -40,14 +39,18 @@ def load_local_weights(
 
     Raises:
         FileNotFoundError: naming the path if it does not exist.
-        ValueError: naming the first missing key if the checkpoint does not fit.
+        ValueError: naming the path if it cannot be read safely (see
+            :func:`~robust_hashing.tasks.safe_load.safe_torch_load`) or the first missing
+            key if the checkpoint does not fit.
     """
     if weights is None:
         return
+    from robust_hashing.tasks.safe_load import safe_torch_load  # tasks import the models
+
     path = Path(weights)
     if not path.is_file():
         raise FileNotFoundError(f"backbone weights not found: {path}")
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = safe_torch_load(path)  # refuses, in one line, a file whose loading runs code
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     state = {k: v for k, v in state.items() if not k.startswith(skip)}

@@ -3,7 +3,8 @@
 :func:`encode` goes through ``trainer.predict`` so it runs on any accelerator and under
 DDP: every process encodes its shard, the shards are exchanged with
 ``all_gather_object`` (shards may differ in size) and de-duplicated by the dataset index
-each item carries, so every process returns the same complete, ordered tensors.
+each item carries, so every process returns the same complete, ordered tensors. A model
+whose outputs are NaN or infinite (a diverged training) is refused rather than encoded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import torch.distributed as dist
 from torch import Tensor
 
 from robust_hashing.models import HashNet
+from robust_hashing.ops import sign
+from robust_hashing.tasks.guards import check_finite_outputs
 
 
 class _Encoder(L.LightningModule):
@@ -33,7 +36,7 @@ class _Encoder(L.LightningModule):
 
     def predict_step(self, batch: Any, batch_idx: int) -> None:
         x, y, idx = batch
-        codes = self.model.encode(x)
+        codes = finite_codes(self.model, x)
         self._parts.append((codes.cpu(), y.float().cpu(), idx.cpu()))
 
     def on_predict_epoch_end(self) -> None:
@@ -44,6 +47,18 @@ class _Encoder(L.LightningModule):
             parts = [p for shard in gathered for p in shard]
         self.result = merge_by_index(parts)
         self._parts = []
+
+
+@torch.no_grad()
+def finite_codes(model: HashNet, x: Tensor) -> Tensor:
+    """``model.encode(x)``, refusing NaN or infinite outputs (sgn would hide them as -1).
+
+    Raises:
+        NonFiniteError: naming how many of the images have no finite output.
+    """
+    z = model.logits(x)
+    check_finite_outputs(z, "encoding")
+    return sign(z)
 
 
 def merge_by_index(parts: Iterable[tuple[Tensor, Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
@@ -106,7 +121,7 @@ def encode_direct(
     model.eval()
     parts = []
     for x, y, idx in loader:
-        parts.append((model.encode(x.to(dev)), y.float().to(dev), idx.to(dev)))
+        parts.append((finite_codes(model, x.to(dev)), y.float().to(dev), idx.to(dev)))
     model.train(was_training)
     codes, labels = merge_by_index([(c.cpu(), y.cpu(), i.cpu()) for c, y, i in parts])
     return codes.to(dev), labels.to(dev)

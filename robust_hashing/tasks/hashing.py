@@ -7,12 +7,14 @@ from typing import Any, Literal
 import lightning as L
 import torch
 import torch.distributed as dist
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor
 
 from robust_hashing.losses import get_loss
-from robust_hashing.metrics import mean_average_precision
+from robust_hashing.metrics import average_precision_per_query, map_from_ap
 from robust_hashing.models import HashNet, create_hash_net
 from robust_hashing.tasks.encode import merge_by_index
+from robust_hashing.tasks.guards import TrainingGuard, chance_level, chance_warning
 
 
 class HashingTask(L.LightningModule):
@@ -21,7 +23,9 @@ class HashingTask(L.LightningModule):
     The validation loaders are ``[query, database]`` (see
     :meth:`robust_hashing.datamodules.HashingDataModule.val_dataloader`); codes from every
     process are gathered and de-duplicated by dataset index before the metric, so the
-    logged ``val_map`` is exact under DDP.
+    logged ``val_map`` is exact under DDP. Training stops with one line on a non-finite
+    loss or weights (:class:`~robust_hashing.tasks.guards.TrainingGuard`), and a final
+    ``val_map`` at chance level is warned about.
 
     Args:
         backbone: registered backbone name (``small_cnn``, ``alexnet``, ``vgg11``, ``resnet18``).
@@ -75,6 +79,12 @@ class HashingTask(L.LightningModule):
             loss, bits=bits, num_train=num_train, num_classes=num_classes, **(loss_hparams or {})
         )
         self._val_parts: dict[int, list[tuple[Tensor, Tensor, Tensor]]] = {0: [], 1: []}
+        self._chance: float | None = None
+        self._last_val_map: tuple[float, float] | None = None  # (val_map, chance level)
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        """The guard against non-finite losses and weights (and for plain checkpoints)."""
+        return [TrainingGuard()]
 
     def forward(self, x: Tensor, alpha: float = 1.0) -> tuple[Tensor, Tensor]:
         """Delegate to the hash network: ``(z, tanh(alpha z))``."""
@@ -123,16 +133,33 @@ class HashingTask(L.LightningModule):
         )
 
     def on_validation_epoch_end(self) -> None:
-        """Gather every process's codes and log ``val_map`` (mAP@top_k)."""
+        """Gather every process's codes; log ``val_map`` and ``val_map_hits`` (mAP@top_k).
+
+        ``val_map`` is convention (a), every query counted; ``val_map_hits`` convention (b),
+        the queries with a relevant item in their top k only (protocol §5).
+        """
         if not self._val_parts[0] or not self._val_parts[1]:
             return
         q_codes, q_labels = merge_by_index(_gather(self._val_parts[0]))
         d_codes, d_labels = merge_by_index(_gather(self._val_parts[1]))
-        value = mean_average_precision(
+        ap = average_precision_per_query(
             q_codes, d_codes, q_labels, d_labels, top_k=self.hparams["top_k"]
         )
+        value = map_from_ap(ap)
         self.log("val_map", value, prog_bar=True, sync_dist=False, rank_zero_only=False)
+        hits = map_from_ap(ap, hit_only=True)
+        self.log("val_map_hits", hits, sync_dist=False, rank_zero_only=False)
         self._val_parts = {0: [], 1: []}
+        if self._trainer is None or not self.trainer.sanity_checking:
+            if self._chance is None:
+                self._chance = chance_level(q_labels, d_labels)
+            self._last_val_map = (float(value), self._chance)
+
+    def on_fit_end(self) -> None:
+        """Warn when the last validation mAP is no better than a random ranking."""
+        message = chance_warning(*self._last_val_map) if self._last_val_map else None
+        if message is not None:
+            rank_zero_warn(f"{type(self).__name__}: validation {message}")
 
     # -- prediction: codes with their dataset index ----------------------------------------
     def predict_step(

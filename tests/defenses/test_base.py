@@ -45,12 +45,12 @@ def test_clean_checkpoint_errors(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         build(CgAT, clean_checkpoint=str(tmp_path / "missing.ckpt"))
     path, _ = _clean_checkpoint(tmp_path, bits=8)
-    with pytest.raises(ValueError, match="bits"):
+    with pytest.raises(ValueError, match=f"codes have 8 bits, this task's {BITS}"):
         build(CgAT, clean_checkpoint=str(path))
     path, _ = _clean_checkpoint(tmp_path)
-    with pytest.raises(ValueError, match=r"checkpoint loss='dpsh' differs from 'dph'"):
+    with pytest.raises(ValueError, match=r"trained with loss 'dpsh', this task uses 'dph'"):
         build(CgAT, clean_checkpoint=str(path), loss="dph")
-    with pytest.raises(ValueError, match=rf"num_classes={NUM_CLASSES} differs from 38"):
+    with pytest.raises(ValueError, match=rf"trained on {NUM_CLASSES} classes, this task's data"):
         build(CgAT, clean_checkpoint=str(path), num_classes=38)
 
 
