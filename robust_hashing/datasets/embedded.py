@@ -27,7 +27,9 @@ import json
 import os
 import pickle
 import shutil
+import sys
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -331,8 +333,12 @@ def build_embedded(
         tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.tmp-", dir=root.parent))
         try:
             todo = sizes or DEFAULT_SIZES
+            started = time.perf_counter()
+            print(f"building the embedded data in {root} (first use only)", file=sys.stderr)
             _write_folder(tmp, generate_embedded(seed, todo), seed, todo)
             os.replace(tmp, root)
+            took = time.perf_counter() - started
+            print(f"built the embedded data in {took:.1f} s", file=sys.stderr, flush=True)
         except OSError:
             if not root.exists():  # not a lost race with a concurrent build
                 raise
