@@ -88,15 +88,33 @@ def code_version() -> dict[str, str]:
     return {"package": robust_hashing.__version__, "source": source_digest()}
 
 
+def read_marker(path: Path) -> dict[str, Any] | None:
+    """The JSON object in ``path``, or None if it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class ArtefactCache:
     """Folders of finished artefacts under ``root``, keyed by content hash.
 
     Args:
         root: cache root (``--cache-dir``, default ``.cache/benchmark``).
+        rehash: read every image of a data set again for its key (``--rehash``) instead of
+            trusting the digests remembered by size and modification time
+            (:mod:`robust_hashing.benchmark.data_key`).
     """
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, rehash: bool = False) -> None:
         self.root = Path(root)
+        self.rehash = rehash
+
+    @property
+    def data_memo(self) -> Path:
+        """Folder of the per-image digest memos of the data sets' keys."""
+        return self.root / "data"
 
     def key(self, kind: str, config: dict[str, Any], upstream: list[str], seed: int) -> str:
         """Hash of everything that determines an artefact."""
@@ -115,13 +133,24 @@ class ArtefactCache:
         return self.root / kind / key
 
     def is_done(self, kind: str, key: str) -> bool:
-        """Whether the artefact exists and finished (its ``done.json`` is present)."""
-        return (self.path(kind, key) / DONE).is_file()
+        """Whether the artefact finished: its ``done.json`` is present and readable.
+
+        A ``done.json`` that is empty, truncated or not a JSON object (a copy cut short, a
+        disk that filled up outside this package's atomic writes) counts as not done, so
+        the cell is run again and the marker rewritten.
+        """
+        return read_marker(self.path(kind, key) / DONE) is not None
 
     def read_done(self, kind: str, key: str) -> dict[str, Any]:
-        """The payload of a finished artefact's ``done.json``."""
-        with open(self.path(kind, key) / DONE) as handle:
-            data: dict[str, Any] = json.load(handle)
+        """The payload of a finished artefact's ``done.json``.
+
+        Raises:
+            FileNotFoundError: if the artefact is not done (no readable ``done.json``).
+        """
+        path = self.path(kind, key) / DONE
+        data = read_marker(path)
+        if data is None:
+            raise FileNotFoundError(f"{path}: missing or unreadable (the cell is not done)")
         return data
 
     @staticmethod

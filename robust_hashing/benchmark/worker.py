@@ -2,8 +2,10 @@
 
 The worker imports the plugins named in the spec (so third-party defenses and attacks are
 registered in this process too), runs the cell's step with its loggers, and writes
-``done.json`` last. Any exception propagates as a non-zero exit status with the traceback
-on stderr, which the runner stores in the cell's ``worker.log``.
+``done.json`` last (:mod:`robust_hashing.benchmark.faults`: an attack cell out of memory is
+retried with half its batch; non-finite attack figures fail the cell). Any exception
+propagates as a non-zero exit status with the traceback on stderr, which the runner stores
+in the cell's ``worker.log``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from robust_hashing.benchmark.cache import ArtefactCache, git_commit
+from robust_hashing.benchmark.faults import result_problem, result_warnings, run_with_oom_retry
 from robust_hashing.plugins import import_plugin, load_plugins
 
 
@@ -97,13 +100,20 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
         loggers = cell_loggers(spec)
     start = time.perf_counter()
+    warnings: list[str] = []
     try:
-        result = module.STEPS[spec["kind"]](spec, loggers)
+        result = run_with_oom_retry(module.STEPS[spec["kind"]], spec, loggers, warnings)
     finally:
         if loggers:
             from robust_hashing.benchmark.loggers import finish
 
             finish(loggers)
+    problem = result_problem(spec, result)
+    if problem:
+        raise FloatingPointError(problem)
+    warnings += result_warnings(spec, result)
+    for warning in warnings:
+        print(f"cell {spec['id']}: warning: {warning}", file=sys.stderr, flush=True)
     payload = {
         "id": spec["id"],
         "key": spec["key"],
@@ -115,6 +125,8 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
         "environment": environment(runtime.get("accelerator", "auto")),
         "result": result,
     }
+    if warnings:
+        payload["warnings"] = warnings
     ArtefactCache.mark_done(folder, payload)
     return payload
 
