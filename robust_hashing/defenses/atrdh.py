@@ -24,21 +24,34 @@ class ATRDH(DefenseTask):
     Per batch ``(x, y, idx)`` (spec §4.3):
 
     1. u = h₁(x); B[idx] ← sgn u, U[idx] ← u (the refresh of the sign bank);
-    2. one Adam step of the PrototypeNet P on the THA circle loss against B, with random
-       target labels (drawn from a generator seeded by ``prototype_seed`` and the global
-       step, so P stays identical on every DDP process);
-    3. y_t drawn uniformly from the unique non-zero database label vectors (overlap with
-       y allowed, official behaviour);
-    4. x_a = PGD-7 (2/255, random start, α = 1) minimising −mean(h₁(x_a) ⊙ sgn P(y_t));
-    5. loss = L_hash(u) + κ·mean_{i,j}((u_a,iᵀU_j/K − S_ij)²), masked on all-zero label rows.
+    2. one Adam step of the PrototypeNet P on the THA circle loss against B, with target
+       labels y_t drawn uniformly from the unique database label vectors (overlap with y
+       allowed; the all-zero vector included when a database row has no label), as the
+       official code (``pool_zero=False``: non-zero vectors only), from a generator seeded
+       by ``prototype_seed`` and the global step, so P stays identical on every DDP
+       process;
+    3. x_a = PGD-7 (2/255, random start, α = 1) minimising −mean(h₁(x_a) ⊙ t), with the
+       target codes t chosen by ``pgd_target``:
+
+       * ``"trained"`` (default, official): t = sgn P(y_t) for the labels of step 2, from
+         P's outputs *before* its Adam step (the official code reuses the codes of P's
+         training forward);
+       * ``"fresh"`` (our first port): new labels drawn from the pool, coded by P *after*
+         its step;
+    4. loss = L_hash(u) + κ·mean_{i,j}((u_a,iᵀU_j/K − S_ij)²), masked on all-zero label rows.
 
     ``U`` is initialised from the clean model's outputs (ours; the port starts at zero).
-    P's learning rate follows the main schedule (×0.1 at 50% and 75%).
+    P's learning rate follows the main schedule (×0.1 at 50% and 75%). P's circle loss
+    uses all pairs; ``faithful_triu`` keeps only the j > i pairs, as the official code.
 
     Args:
         kappa: weight κ of the adversarial pairwise term (SAAT port: 2; original: 1).
         prototype_lr: Adam learning rate of P.
         prototype_seed: seed of P's initialisation and of its label batches.
+        pgd_target: ``"trained"`` (official, default) or ``"fresh"`` target codes (above).
+        pool_zero: keep the all-zero label vector in the target pool when the database has
+            one (True, as the official ``unique``; the name of THA's option).
+        faithful_triu: P's circle loss on the j > i pairs only (official); default all pairs.
         optimizer: published: Adam.
         lr: published: 1e-4.
         betas: published: (0.5, 0.999).
@@ -63,6 +76,9 @@ class ATRDH(DefenseTask):
         kappa: float = 2.0,
         prototype_lr: float = 1e-4,
         prototype_seed: int = 0,
+        pgd_target: Literal["trained", "fresh"] = "trained",
+        pool_zero: bool = True,
+        faithful_triu: bool = False,
         optimizer: Literal["sgd", "adam"] = "adam",
         lr: float = 1e-4,
         betas: tuple[float, float] = (0.5, 0.999),
@@ -84,6 +100,8 @@ class ATRDH(DefenseTask):
             attack_steps=attack_steps,
             **kwargs,
         )
+        if pgd_target not in ("trained", "fresh"):
+            raise ValueError(f"pgd_target must be 'trained' or 'fresh', got {pgd_target!r}")
         hp = self.hparams
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(prototype_seed)
@@ -105,9 +123,10 @@ class ATRDH(DefenseTask):
         dm = getattr(self.trainer, "datamodule", None)
         pool = self.Y if dm is None or not hasattr(dm, "labels") else dm.labels("database")
         pool = torch.unique(pool.float().cpu(), dim=0)
-        pool = pool[pool.sum(1) > 0]
+        if not self.hparams["pool_zero"]:
+            pool = pool[pool.sum(1) > 0]
         if len(pool) == 0:
-            raise ValueError("ATRDH: no non-zero database label vector to draw targets from")
+            raise ValueError("ATRDH: no database label vector to draw targets from")
         self._targets = pool.to(self.device)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -119,8 +138,12 @@ class ATRDH(DefenseTask):
         """Restore P's optimiser state (applied at the start of ``fit``)."""
         self._proto_opt_state = checkpoint.get("atrdh_prototype_optimizer")
 
-    def prototype_step(self, m: int) -> Tensor:
-        """One Adam step of P on m random target labels; returns the THA loss."""
+    def prototype_step(self, m: int) -> tuple[Tensor, Tensor]:
+        """One Adam step of P on m random target labels.
+
+        Returns:
+            The THA loss and sgn P(y_t) of the step's labels, from P *before* the step.
+        """
         assert self._proto_opt is not None and self._targets is not None
         gen = torch.Generator().manual_seed(
             self.hparams["prototype_seed"] * 7919 + self.global_step
@@ -130,7 +153,9 @@ class ATRDH(DefenseTask):
         with torch.enable_grad():
             self.prototype.requires_grad_(True)
             try:
-                loss = prototype_loss(self.prototype(yt), yt, self.B, self.Y)
+                codes = self.prototype(yt)
+                triu = self.hparams["faithful_triu"]
+                loss = prototype_loss(codes, yt, self.B, self.Y, triu=triu)
                 grads = torch.autograd.grad(loss, params)
             finally:
                 self.prototype.requires_grad_(False)
@@ -143,17 +168,18 @@ class ATRDH(DefenseTask):
             p.grad = g
         self._proto_opt.step()
         self._proto_opt.zero_grad(set_to_none=True)
-        return loss.detach()
+        return loss.detach(), sign(codes.detach())
 
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         """Targeted-prototype min-max step on one batch ``(x, y, idx)``."""
         x, y, idx = batch
         _, loss_hash = self.clean_step(x, y, idx)
-        loss_proto = self.prototype_step(len(x))
-        assert self._targets is not None
-        pick = torch.randint(len(self._targets), (len(x),)).to(self.device)
-        with torch.no_grad():
-            target = sign(self.prototype(self._targets[pick]))
+        loss_proto, target = self.prototype_step(len(x))
+        if self.hparams["pgd_target"] == "fresh":
+            assert self._targets is not None
+            pick = torch.randint(len(self._targets), (len(x),)).to(self.device)
+            with torch.no_grad():
+                target = sign(self.prototype(self._targets[pick]))
         xa = self.inner_pgd(x, lambda h: -(h * target).mean())
         _, ua = self.model(xa)
         bank = self.hash_loss.U if getattr(self.hash_loss, "uses_bank", False) else self.B

@@ -10,23 +10,18 @@ from torch import Tensor
 
 from robust_hashing.defenses import register_defense
 from robust_hashing.defenses.base import DefenseTask, ObjectiveFn
+from robust_hashing.defenses.colo_tride_terms import (
+    anp_loss,
+    cap_loss,
+    collapseness,
+    full_eval,
+    low_half,
+    relaxed_hamming,
+    weighted_mean,
+)
 from robust_hashing.ops import label_overlap
 
-
-def relaxed_hamming(u: Tensor, v: Tensor) -> Tensor:
-    """Row-wise normalised relaxed Hamming distance (K − uᵀv)/(2K) ∈ [0, 1]."""
-    k = u.shape[1]
-    return (k - (u * v).sum(1)) / (2 * k)
-
-
-def weighted_mean(d: Tensor, lam: float) -> Tensor:
-    """WM_λ(d) = Σ softmax(λd)_i·d_i (stable: the softmax subtracts max d)."""
-    return (torch.softmax(lam * d, 0) * d).sum()
-
-
-def low_half(d: Tensor) -> Tensor:
-    """Mean of the smaller half (at least one element) of a vector."""
-    return d.sort().values[: max(1, len(d) // 2)].mean()
+__all__ = ["ColoTride", "low_half", "relaxed_hamming", "weighted_mean"]
 
 
 @register_defense("colo_tride")
@@ -42,18 +37,22 @@ class ColoTride(DefenseTask):
     with d_ap² < d_aj² and d_ap − d_aj + m_g(e) > 0, else a random negative) on clean
     embeddings; CAP (perturb positives and negatives, anchors clean, minimise ReLU(−c)) on
     even steps t and ANP (perturb anchors, minimise ReLU(c) + γ·ReLU(T − mean shift),
-    γ = exp(−ReLU(−c)) recomputed without gradient, T = mean of the ⌊n/2⌋ smallest clean
-    d_an) on odd steps t; the inner loop (no random start, ``attack_steps`` = 16 steps of
-    (1/255)·(e/E), early stop once the loss is below ``early_stop``); the outer triplet loss
-    with the low-half gap term (always on); n = 28 triplets per step.
+    γ = exp(−ReLU(−c)) recomputed without gradient, T = mean of the ⌊n/2⌋ smallest
+    d(ã_i, n_i), recomputed at every inner iteration from the perturbed anchors *with* its
+    gradient, as the official ``pnp.py``) on odd steps t; the inner loop (no random start,
+    ``attack_steps`` = 16 steps of (1/255)·(e/E), early stop once the loss is below
+    ``early_stop``); the miner, CAP and ANP with the network fully in eval mode (dropout and
+    BatchNorm; the clean anchor, positive and negative codes they use come from an
+    eval-mode forward), train mode restored for the outer loss; the outer triplet loss with
+    the low-half gap term (always on); n = 28 triplets per step.
 
     **Ours (spec §4.5, Hamming port):** every distance, the miner's and the anchor shift
     included, is the relaxed normalised Hamming distance on h₁ = tanh(z) outputs; margins
     are halved (triplet 0.1, miner 0.1, gap offset 0.02) and λ doubled (20); the ANP anchor
     shift is mean d(h₁(ã), h₁(a)), which at ã = a is (K − ‖h₁(a)‖²)/(2K), i.e. ≈ 0 only for
     saturated (fine-tuned) outputs, not exactly 0 like the Euclidean shift; the outer loss
-    adds the clean hashing loss: L_hash(h₁(x)) + η·(triplet + gap). BatchNorm runs in eval
-    mode during the attack.
+    adds the clean hashing loss: L_hash(h₁(x)) + η·(triplet + gap); T uses at least one
+    triplet when n = 1 (the official ⌊1/2⌋ = 0 gives an empty mean).
 
     **Steps (ours, spec §4.5).** A step trains on exactly 2·``num_anchors`` rows (56, the
     size of the original's SPC-2 batches of 28 classes × 2, but multi-label rows chosen as
@@ -249,14 +248,17 @@ class ColoTride(DefenseTask):
 
     # -- inner maximisation ----------------------------------------------------------------
     def ramp_pgd(self, x: Tensor, objective: ObjectiveFn, ramp: float) -> Tensor:
-        """No random start; steps of ``attack_step``·e/E; early stop below ``early_stop``."""
+        """No random start; steps of ``attack_step``·e/E; early stop below ``early_stop``.
+
+        The network runs fully in eval mode (dropout off), its modes restored after.
+        """
         hp = self.hparams
         x0 = x.detach()
         xa = x0.clone()
         step = hp["attack_step"] * ramp
         if step <= 0:
             return xa
-        with self.attack_mode():
+        with full_eval(self.model):
             for _ in range(hp["attack_steps"]):
                 xa.requires_grad_(True)
                 with torch.enable_grad():
@@ -272,31 +274,24 @@ class ColoTride(DefenseTask):
 
     def collapseness(self, d_ap: Tensor, d_an: Tensor) -> Tensor:
         """Collapseness c = WM_λ(d_ap) − WM_λ(d_an); c ≥ 0 means the batch has collapsed."""
-        lam = self.hparams["wm_lambda"]
-        return weighted_mean(d_ap, lam) - weighted_mean(d_an, lam)
+        return collapseness(d_ap, d_an, self.hparams["wm_lambda"])
 
     def cap(self, xp: Tensor, xn: Tensor, ua: Tensor, ramp: float) -> Tensor:
-        """Candidate perturbation: move p and n toward (and not past) collapse."""
-        n = len(xp)
+        """Candidate perturbation: move p and n toward (and not past) collapse.
 
-        def objective(h: Tensor) -> Tensor:
-            c = self.collapseness(relaxed_hamming(ua, h[:n]), relaxed_hamming(ua, h[n:]))
-            return torch.relu(-c)
-
-        return self.ramp_pgd(torch.cat([xp, xn]), objective, ramp)
+        ``ua``: the clean anchors' eval-mode relaxed codes.
+        """
+        n, lam = len(xp), self.hparams["wm_lambda"]
+        return self.ramp_pgd(torch.cat([xp, xn]), lambda h: cap_loss(h[:n], h[n:], ua, lam), ramp)
 
     def anp(self, xa: Tensor, ua: Tensor, up: Tensor, un: Tensor, ramp: float) -> Tensor:
-        """Anchor perturbation: reverse collapse while shifting the anchor by at least T."""
-        d_an = relaxed_hamming(ua, un)
-        threshold = low_half(d_an)
+        """Anchor perturbation: reverse collapse while shifting the anchor by at least T.
 
-        def objective(h: Tensor) -> Tensor:
-            c = self.collapseness(relaxed_hamming(h, up), relaxed_hamming(h, un))
-            gamma = torch.exp(-torch.relu(-c.detach()))
-            shift = relaxed_hamming(h, ua).mean()
-            return torch.relu(c) + gamma * torch.relu(threshold - shift)
-
-        return self.ramp_pgd(xa, objective, ramp)
+        ``ua``, ``up``, ``un``: eval-mode relaxed codes of the clean anchors, positives and
+        negatives; T is recomputed from the perturbed anchors at every iteration.
+        """
+        lam = self.hparams["wm_lambda"]
+        return self.ramp_pgd(xa, lambda h: anp_loss(h, up, un, ua, lam), ramp)
 
     # -- the step ------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
@@ -311,18 +306,20 @@ class ColoTride(DefenseTask):
         # process's rows only, undoing the gathered write of a row another process also drew.
         self.update_banks(u, y, idx)
         loss_hash = self.hash_loss.compute(u, y)
+        with torch.no_grad(), full_eval(self.model):  # the miner's and the inner loops' codes
+            ue = self.model(x)[1]
         anchors = torch.arange(n, device=u.device)
-        neg, valid = self.mine(u.detach(), y, anchors, anchors + n)
+        neg, valid = self.mine(ue, y, anchors, anchors + n)
         a_rows, p_rows, n_rows = anchors[valid], anchors[valid] + n, neg[valid]
         loss_adv = u.new_zeros(())
         if len(a_rows) > 0:
             ha, hp_, hn = u[a_rows], u[p_rows], u[n_rows]
             ramp = self.epoch_ramp()
             if ramp > 0 and self.global_step % 2 == 0:  # CAP: database side
-                adv = self.cap(x[p_rows], x[n_rows], ha.detach(), ramp)
+                adv = self.cap(x[p_rows], x[n_rows], ue[a_rows], ramp)
                 hp_, hn = self.model(adv)[1].split(len(a_rows))
             elif ramp > 0:  # ANP: query side
-                adv = self.anp(x[a_rows], ha.detach(), hp_.detach(), hn.detach(), ramp)
+                adv = self.anp(x[a_rows], ue[a_rows], ue[p_rows], ue[n_rows], ramp)
                 ha = self.model(adv)[1]
             d_ap, d_an = relaxed_hamming(ha, hp_), relaxed_hamming(ha, hn)
             triplet = torch.relu(d_ap - d_an + hp["margin"]).mean()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+import torch
 from torch import Tensor
 
 from robust_hashing.codes import mainstay_codes
@@ -32,9 +33,22 @@ class SAAT(DefenseTask):
     as training visits the rows. All-zero label rows get no guide code (spec, ours: SAAT's
     code uses sgn(−mean B)); both adversarial terms are masked on them.
 
+    **Bank aliasing (spec §3).** The official script makes the mainstay bank and a bank
+    loss's continuous bank one tensor, filled with the clean sign codes. A step writes
+    sgn(u) into the batch rows, recomputes b′, and only then lets the hashing loss write u
+    into the same rows. With ``faithful_alias=True`` this is reproduced: the b′ computed
+    before the batch sees the relaxed outputs u of every row visited so far; the recomputed
+    b′ sees sgn(u) on this batch's rows and u on the rows of earlier batches; after the
+    recomputation ``B`` is set to the loss's ``U``, so the two banks stay identical (with a
+    loss without a bank, such as CSQ, the official code has nothing to alias and ``B`` keeps
+    the signs). By default (``faithful_alias=False``) ``B`` only ever holds ±1 codes, as the
+    paper describes the mainstay bank.
+
     Args:
         lam: weight λ of the alignment term.
         mu: weight μ of the adversarial quantisation term.
+        faithful_alias: reproduce the official code's storage sharing between ``B`` and the
+            loss's ``U`` (visited rows of ``B`` hold tanh values); default: a pure sign bank.
         optimizer: published: SGD.
         lr: published: 0.05.
         momentum: published: 0 (no momentum).
@@ -48,8 +62,8 @@ class SAAT(DefenseTask):
 
     Example:
         >>> task = SAAT(backbone="test_cnn", bits=16, num_train=32, num_classes=5)
-        >>> (task.hparams.lam, task.hparams.mu)
-        (1.0, 0.0001)
+        >>> (task.hparams.lam, task.hparams.mu, task.hparams.faithful_alias)
+        (1.0, 0.0001, False)
     """
 
     quick: ClassVar[dict[str, Any]] = {"attack_steps": 3, "limit_train_batches": 0.5}
@@ -59,6 +73,7 @@ class SAAT(DefenseTask):
         self,
         lam: float = 1.0,
         mu: float = 1e-4,
+        faithful_alias: bool = False,
         optimizer: Literal["sgd", "adam"] = "sgd",
         lr: float = 0.05,
         momentum: float = 0.0,
@@ -85,6 +100,17 @@ class SAAT(DefenseTask):
         """Mainstay codes b′(y) from the current sign bank, zero on all-zero label rows."""
         return mainstay_codes(y.float(), self.B, self.Y) * self.label_mask(y)
 
+    @torch.no_grad()
+    def alias_banks(self) -> None:
+        """With ``faithful_alias`` and a bank loss: the loss's write of u lands in ``B``.
+
+        ``B`` ← ``U``. Both banks start from the same sign codes and receive the same rows
+        (all DDP processes' rows, gathered), so this is the official shared tensor after
+        the hashing loss's write of this step.
+        """
+        if self.hparams["faithful_alias"] and getattr(self.hash_loss, "uses_bank", False):
+            self.B.copy_(self.hash_loss.U)
+
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         """Mainstay-guided min-max step on one batch ``(x, y, idx)``."""
         x, y, idx = batch
@@ -92,7 +118,8 @@ class SAAT(DefenseTask):
         xa = self.inner_pgd(x, lambda h: (h * guide).mean())
         _, loss_hash = self.clean_step(x, y, idx)
         _, ua = self.model(xa)
-        guide = self.guide_codes(y)
+        guide = self.guide_codes(y)  # batch rows: sgn(u), as the official recomputation
+        self.alias_banks()
         mask = self.label_mask(y)
         loss_align = -(ua * guide).mean()
         loss_quant = ((ua - sign(ua.detach())) ** 2 * mask).mean()
