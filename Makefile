@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export WANDB_MODE ?= offline
 GRID   ?= benchmark/quick.yaml
 
-.PHONY: help install benchmark test test-slow test-gpu gpu-figures lint format leaderboard clean
+.PHONY: help install benchmark test test-slow test-gpu perf gpu-figures lint format leaderboard clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -33,6 +33,10 @@ test-slow: $(STAMP)  ## slow tests too
 
 test-gpu: $(STAMP)  ## GPU tests (needs CUDA)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -q -m gpu
+
+perf: $(STAMP)  ## time baseline vs ours for every workload at CPU sizes (benchmark/perf/results.json)
+	@for w in map_nuswide map_coco map_cpu attack_mainstay attack_hag train_cgat train_saat \
+		attack_run_e2e paper_profile; do $(BIN)/python benchmark/perf/$$w.py || exit 1; done
 
 gpu-figures: $(STAMP)  ## every GPU figure (GPU tests, paper-cpu on a GPU, attack table, paper profile)
 	bash benchmark/gpu_figures.sh

@@ -2,9 +2,10 @@
 
 Every metric ranks the database for each query by **ascending Hamming distance, ties broken by
 ascending database row index** (a stable sort, protocol §4). Relevance is label overlap,
-rel(q, d) = 1[y_qᵀy_d > 0] (protocol §3). The work is vectorised in torch and chunked over
-queries, so memory is O(chunk_size × |DB|); it runs on the device of the codes and every
-count is an exact integer, so CPU and GPU give the same numbers.
+rel(q, d) = 1[y_qᵀy_d > 0] (protocol §3). The ranking needs no full sort for k < |DB|
+(:mod:`robust_hashing.metrics.stable_rank`); the work is vectorised and chunked over queries,
+so memory is O(chunk_size × |DB|); it runs on the device of the codes and every count is an
+exact integer, so CPU and GPU give the same numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Iterator
 import torch
 from torch import Tensor
 
-from robust_hashing.ops import hamming_distance, label_overlap
+from robust_hashing.metrics.relevance import relevance_chunks
 
 # The N of the P@N curve (protocol §5): 100, 110, …, 1000.
 P_AT_N: tuple[int, ...] = tuple(range(100, 1001, 10))
@@ -46,30 +47,11 @@ def ranked_relevance(
         index); ``n_relevant`` holds each query's number of relevant items in the whole
         database (int64).
     """
-    if query_codes.shape[0] != query_labels.shape[0] or db_codes.shape[0] != db_labels.shape[0]:
-        raise ValueError("codes and labels must have the same number of rows")
-    if chunk_size <= 0:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
-    device = query_codes.device
-    db_codes = db_codes.to(device)
-    db_labels = db_labels.to(device)
-    query_labels = query_labels.to(device)
-    n_db = db_codes.shape[0]
-    k = n_db if top_k is None else min(int(top_k), n_db)
-    if k <= 0:
-        raise ValueError(f"top_k must be positive, got {top_k}")
-    index = torch.arange(n_db, device=device, dtype=torch.long)
-    for start in range(0, query_codes.shape[0], chunk_size):
-        codes = query_codes[start : start + chunk_size]
-        dist = hamming_distance(codes, db_codes).round().long()
-        # Unique integer keys: distance first, database row index second (= stable sort).
-        keys = dist * n_db + index
-        if k == n_db:
-            order = keys.sort(dim=1).indices
-        else:
-            order = keys.topk(k, dim=1, largest=False, sorted=True).indices
-        relevance = label_overlap(query_labels[start : start + chunk_size], db_labels)
-        yield relevance.gather(1, order).double(), relevance.sum(1).long()
+    for rel, n_relevant in relevance_chunks(
+        query_codes, db_codes, query_labels, db_labels, top_k, chunk_size=chunk_size, totals=True
+    ):
+        assert n_relevant is not None
+        yield rel, n_relevant
 
 
 def ap_from_relevance(rel: Tensor) -> Tensor:
@@ -108,8 +90,14 @@ def average_precision_per_query(
     """
     parts = [
         ap_from_relevance(rel)
-        for rel, _ in ranked_relevance(
-            query_codes, db_codes, query_labels, db_labels, top_k, chunk_size=chunk_size
+        for rel, _ in relevance_chunks(
+            query_codes,
+            db_codes,
+            query_labels,
+            db_labels,
+            top_k,
+            chunk_size=chunk_size,
+            totals=False,
         )
     ]
     if not parts:
@@ -213,8 +201,14 @@ def precision_at_n(
         raise ValueError("ns must be a non-empty list of positive integers")
     total = torch.zeros(clipped.numel(), dtype=torch.float64)
     n_queries = 0
-    for rel, _ in ranked_relevance(
-        query_codes, db_codes, query_labels, db_labels, int(clipped.max()), chunk_size=chunk_size
+    for rel, _ in relevance_chunks(
+        query_codes,
+        db_codes,
+        query_labels,
+        db_labels,
+        int(clipped.max()),
+        chunk_size=chunk_size,
+        totals=False,
     ):
         hits = rel.cumsum(1)[:, clipped.to(rel.device) - 1]
         total += (hits / clipped.to(rel.device)).sum(0).cpu()
