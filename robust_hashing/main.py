@@ -62,7 +62,8 @@ def _input_error(
 def _run_lightning(command: str, rest: list[str]) -> int:
     """Run a LightningCLI command; bad input ends in one line.
 
-    Unreadable data or checkpoints exit 1; a refused setting (a defense without a clean
+    Unreadable data or checkpoints (also one refused because loading it could run code)
+    and a training stopped on a non-finite loss or weights exit 1; a refused setting (a defense without a clean
     checkpoint, an invalid Trainer option such as ``--trainer.devices 0``) exits 2.
     """
     from lightning.fabric.utilities.exceptions import MisconfigurationException
@@ -71,12 +72,14 @@ def _run_lightning(command: str, rest: list[str]) -> int:
     from robust_hashing.datasets.lists import DatasetError
     from robust_hashing.errors import first_line
     from robust_hashing.tasks.checkpoint import CheckpointError
+    from robust_hashing.tasks.guards import NonFiniteError
 
     try:
         run_lightning_cli([command, *rest])
     except Exception as err:
         usage = _input_error(err, (CLIUsageError, MisconfigurationException))
-        cause = usage or _input_error(err, (DatasetError, CheckpointError, FileNotFoundError))
+        kinds = (DatasetError, CheckpointError, NonFiniteError, FileNotFoundError)
+        cause = usage or _input_error(err, kinds)
         if cause is None:
             raise
         print(f"robust-hashing {command}: error: {first_line(cause)}", file=sys.stderr)

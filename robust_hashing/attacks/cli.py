@@ -12,11 +12,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import math
 import sys
 from pathlib import Path
 from typing import Any
 
+from robust_hashing.attacks.cli_help import (
+    FALLBACK_TOP_K,
+    QUICK_QUERIES,
+    default_top_k,
+    format_attack_list,
+    max_queries,
+)
+from robust_hashing.attacks.headline import format_headline, format_report, format_table
+from robust_hashing.console import set_verbose
 from robust_hashing.errors import first_line, int_at_least, key_value
 from robust_hashing.io import write_json_atomic
 from robust_hashing.registry import accepted_hp
@@ -82,7 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--root", default=None, metavar="DIR", help="dataset root (default: the stored one)"
     )
-    p.add_argument("--quick", action="store_true", help="use the attack's quick profile")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="the quick profile: each attack's quick overrides (fewer iterations) and the "
+        f"first {QUICK_QUERIES} queries unless --max-queries is given",
+    )
     p.add_argument(
         "--hp",
         action="append",
@@ -91,7 +104,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="attack hyper-parameter, repeatable (numbers, true/false, null and [..]/{..} typed)",
     )
-    p.add_argument("--top-k", type=_positive_int, default=5000, help="mAP depth (protocol: 5000)")
+    p.add_argument(
+        "--top-k",
+        type=_positive_int,
+        default=None,
+        help="mAP depth k (default: the k the checkpoint was validated with: 1000 for the "
+        f"embedded-data configs, the protocol's 5000 for the real-dataset ones; {FALLBACK_TOP_K} "
+        "if it records none)",
+    )
     p.add_argument(
         "--asr-n", type=_positive_int, default=100, help="N of ASR@N (success if in the top N)"
     )
@@ -119,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
         help="seed of the target-label draw, independent of --seed (default: 0; a stored "
         "--targets file keeps the seed it was drawn with)",
     )
-    p.add_argument("--out", default=None, help="write the report as JSON")
+    p.add_argument("--out", default=None, help="write the full report as JSON (says 'wrote PATH')")
     p.add_argument(
         "--accelerator", default="auto", help="Lightning accelerator: auto, cpu, gpu, cuda, mps"
     )
@@ -130,7 +150,16 @@ def _parser() -> argparse.ArgumentParser:
         metavar="MODULE",
         help="import a third-party attack first: a .py file or a dotted module (repeatable)",
     )
-    p.add_argument("--list", action="store_true", help="list the registered attacks and exit")
+    p.add_argument(
+        "--list",
+        action="store_true",
+        help="list the registered attacks (modes, bounded or not, what they are) and exit",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print the full report after the headline, and every Lightning/wandb message",
+    )
     return p
 
 
@@ -162,13 +191,6 @@ def checkpoint_key(path: Path) -> str:
     return f"{path.stem}-{digest.hexdigest()[:12]}"
 
 
-def format_report(report: dict[str, Any]) -> str:
-    """Two-column text table of the report's entries."""
-    rows = [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in sorted(report.items())]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
 def _fail(message: object, code: int = 1) -> int:
     """Print the one-line error of the command and return ``code``."""
     text = first_line(message) if isinstance(message, BaseException) else message
@@ -186,7 +208,8 @@ def attack_jobs(attack: str, targeted: bool) -> list[tuple[str, str]]:
 
     if attack != "all":
         return [(attack, "targeted" if targeted else "untargeted")]
-    pairs = [(n, m) for n in list_attacks() for m in ATTACKS.get(n).supported_modes]
+    names = [n for n in list_attacks() if getattr(ATTACKS.get(n), "protocol", "") != "ranking"]
+    pairs = [(n, m) for n in names for m in ATTACKS.get(n).supported_modes]
     return [(n, m) for n, m in pairs if m == "targeted"] if targeted else pairs
 
 
@@ -194,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command; returns the exit code (2: usage error, 1: unreadable input)."""
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    set_verbose(args.verbose)
     from robust_hashing.attacks import ATTACKS, list_attacks, load_attack_plugins
     from robust_hashing.datamodules import DATAMODULES
     from robust_hashing.plugins import PluginError, import_plugin
@@ -205,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     except PluginError as err:
         return _fail(err, 2)
     if args.list:
-        print("\n".join(list_attacks()))
+        print(format_attack_list(list_attacks()))
         return 0
     if not args.checkpoint or not args.attack:
         parser.error("--checkpoint and --attack are required (unless --list)")
@@ -227,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.data is not None and args.data not in DATAMODULES:
         known = ", ".join(DATAMODULES.list())
         parser.error(f"argument --data: unknown data module {args.data!r}; known: {known}")
+    from robust_hashing.attacks.cli_inputs import hp_value_problem, output_problem
+
+    problem = hp_value_problem(sorted({n for n, _ in jobs}), user_hp) or output_problem(args)
+    if problem:
+        return _fail(problem, 2)
+    args.max_queries = max_queries(args.max_queries, args.quick)
     return _run(args, jobs, user_hp)
 
 
@@ -241,14 +271,18 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
     from robust_hashing.attacks.cli_data import DataChoiceError, resolve_data
     from robust_hashing.attacks.cli_targets import attack_targets, check_targets_file
     from robust_hashing.attacks.context import build_context
-    from robust_hashing.attacks.evaluation import AttackEvaluation
+    from robust_hashing.attacks.evaluate import evaluate_attack, resolved_hp
+    from robust_hashing.benchmark.faults import no_flip_warning
     from robust_hashing.datasets.lists import DatasetError
     from robust_hashing.tasks.checkpoint import hash_net_from, read_checkpoint
+    from robust_hashing.tasks.guards import clean_map_warning
+    from robust_hashing.tasks.progress import EncodeProgressBar
 
     L.seed_everything(args.seed, workers=True)
     ckpt = Path(args.checkpoint)
     try:
         stored = read_checkpoint(ckpt)
+        args.top_k = default_top_k(stored) if args.top_k is None else args.top_k
         model = hash_net_from(stored, ckpt)
         data, data_kwargs = resolve_data(args.data, args.root, stored)
     except DataChoiceError as err:
@@ -267,6 +301,7 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
             logger=False,
             enable_checkpointing=False,
             enable_model_summary=False,
+            callbacks=[EncodeProgressBar()],  # one bar per encode / attack, none under 1 s
         )
     except (MisconfigurationException, ValueError, RuntimeError) as err:
         return _fail(f"argument --accelerator {args.accelerator!r}: {first_line(err)}", 2)
@@ -302,11 +337,10 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
                 except ValueError as err:  # stored targets of the wrong shape
                     return _fail(err)
             targets = targets_all if attack.targeted else None
-            evaluation = AttackEvaluation(
-                attack, context=context, targets=targets, top_k=args.top_k, asr_n=args.asr_n
-            )
-            trainer.test(evaluation, dataloaders=loader, verbose=False)
-            report = dict(evaluation.report)
+            report = evaluate_attack(
+                attack, loader, trainer, context=context, targets=targets, top_k=args.top_k,
+                asr_n=args.asr_n, attack_hp=resolved_hp(type(attack), hp, quick=args.quick),
+            )  # fmt: skip
             report.update(
                 checkpoint=str(ckpt),
                 data=data,
@@ -316,36 +350,27 @@ def _run(args: argparse.Namespace, jobs: list[tuple[str, str]], user_hp: dict[st
                 hp={k: v for k, v in hp.items() if k != "targeted"},
                 **(target_info if attack.targeted else {}),
             )
+            warning = no_flip_warning(name, report)
+            if warning:
+                print(f"{PROG}: warning: {warning}", file=sys.stderr)
             reports.append(report)
     except (FileNotFoundError, DatasetError) as err:  # list files, images, data folders
         return _fail(err)
     if trainer.is_global_zero:
+        q_labels = dm.labels("query")[: args.max_queries]  # as many as were attacked
+        for warning in {clean_map_warning(r, q_labels, context.db_labels) for r in reports}:
+            if warning is not None:
+                print(f"{PROG}: warning: {warning}", file=sys.stderr)
         if len(reports) == 1:
-            print(format_report({k: v for k, v in reports[0].items() if not isinstance(v, dict)}))
+            print(format_headline(reports[0]))
+            if args.verbose:
+                print(f"\n{format_report(reports[0])}")
         else:
             print(format_table(reports))
         if args.out:
             write_json_atomic(Path(args.out), reports[0] if len(reports) == 1 else reports)
+            print(f"wrote {args.out}")
     return 0
-
-
-def format_table(reports: list[dict[str, Any]]) -> str:
-    """Markdown table: one row per attack (mAP for untargeted, t-mAP for targeted)."""
-    head = "| attack | mode | clean | attacked | theory | ASR@N | RMSE | L∞ | seconds |"
-    rows = [head, "|" + "---|" * 9]
-    for r in reports:
-        key = "tmap" if r["mode"] == "targeted" else "map"
-        cells = [r[f"clean_{key}"], r[f"adv_{key}"], r["theory"], r["asr"], r["rmse"], r["linf"]]
-        numbers = " | ".join(_number(v) for v in cells)
-        rows.append(f"| {r['attack']} | {r['mode']} | {numbers} | {_number(r['seconds'], 1)} |")
-    return "\n".join(rows)
-
-
-def _number(value: Any, digits: int = 4) -> str:
-    """A float with ``digits`` decimals, or '–' for a missing / NaN value."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):.{digits}f}"
 
 
 if __name__ == "__main__":

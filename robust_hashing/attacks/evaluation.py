@@ -57,6 +57,8 @@ class AttackEvaluation(L.LightningModule):
         p_at_n: the N of the P@N curve (protocol §5: 100, 110, …, 1000).
         keep_examples: how many (clean, adversarial) image pairs of the first batches to
             keep in :attr:`examples` (for logging; this process's queries only).
+        keep_adversarial: keep every adversarial query, in query order, in
+            :attr:`adversarial` as ``(dataset indices, images)`` (for the transfer track).
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class AttackEvaluation(L.LightningModule):
         asr_n: int = 100,
         p_at_n: tuple[int, ...] = P_AT_N,
         keep_examples: int = 8,
+        keep_adversarial: bool = False,
     ) -> None:
         super().__init__()
         from robust_hashing.attacks import get_attack
@@ -99,6 +102,8 @@ class AttackEvaluation(L.LightningModule):
         self.report: dict[str, Any] = {}
         self.keep_examples = keep_examples
         self.examples: tuple[Tensor, Tensor] | None = None
+        self.keep_adversarial = keep_adversarial
+        self.adversarial: tuple[Tensor, Tensor] | None = None
         self._parts: dict[str, list[Tensor]] = {}
         self._seconds = 0.0
         self._prepare_seconds = 0.0
@@ -156,8 +161,10 @@ class AttackEvaluation(L.LightningModule):
             "l2": delta.norm(dim=1),
             "mse": delta.pow(2).mean(1),
         }
+        if self.keep_adversarial:
+            part["images"] = adv.detach()
         for name, value in part.items():
-            self._parts[name].append(value.detach())
+            self._parts.setdefault(name, []).append(value.detach())
 
     def _keep(self, x: Tensor, adv: Tensor) -> None:
         """Append the batch's first images to :attr:`examples`, up to ``keep_examples``."""
@@ -190,6 +197,8 @@ class AttackEvaluation(L.LightningModule):
         """Gather, de-duplicate by index, score and log."""
         g = self._gathered()
         self.report = self.compute_report(g)
+        if "images" in g:
+            self.adversarial = (g["idx"], g["images"])
         seconds = torch.tensor([self._seconds], device=self.device)
         if self.trainer.world_size > 1:
             seconds = cast(Tensor, self.all_gather(seconds)).max()
@@ -204,12 +213,19 @@ class AttackEvaluation(L.LightningModule):
         for a targeted attack); ``clean`` and ``adv``, the clean and adversarial queries'
         P@N under that relevance; and, for a targeted attack only, ``clean_true`` and
         ``adv_true``, the same against the queries' true labels (protocol §5).
+        ``per_query`` holds the leaderboard figure per query, in query order: ``idx`` (query
+        dataset indices) and ``ap`` (AP@k of the adversarial query against its true labels,
+        or against its targets for a targeted attack; 0 where no relevant item is in the top
+        k, so their mean is ``adv_map`` / ``adv_tmap``). ``threat`` is the L∞ budget.
         """
         db, dbl, k = self.db_codes, self.db_labels, self.top_k
         targeted = self.attack.targeted
 
+        per_query: dict[str, Tensor] = {}
+
         def scores(codes: Tensor, labels: Tensor, prefix: str) -> dict[str, float]:
             ap = average_precision_per_query(codes, db, labels, dbl, k)  # ranked once at k
+            per_query[prefix] = ap
             return {
                 prefix: map_from_ap(ap),
                 f"{prefix}_hits": map_from_ap(ap, hit_only=True),
@@ -219,6 +235,7 @@ class AttackEvaluation(L.LightningModule):
 
         rep: dict[str, Any] = {"attack": self.attack.name, "mode": self.attack.mode}
         rep.update(bounded=bool(self.attack.bounded), eps=float(self.attack.eps))
+        rep["threat"] = {"norm": "linf", "eps": float(self.attack.eps)}
         rep.update(top_k=k, asr_n=self.asr_n, n_queries=len(g["idx"]))
         rep["unlabelled_queries"] = int((g["labels"].sum(1) == 0).sum())  # protocol §1: count
         rep.update(scores(g["clean"], g["labels"], "clean_map"))
@@ -227,6 +244,8 @@ class AttackEvaluation(L.LightningModule):
         if targeted:
             rep.update(scores(g["clean"], gold, "clean_tmap"))
             rep.update(scores(g["adv"], gold, "adv_tmap"))
+        figure_ap = torch.nan_to_num(per_query["adv_tmap" if targeted else "adv_map"], nan=0.0)
+        rep["per_query"] = {"idx": g["idx"].tolist(), "ap": figure_ap.tolist()}
         # P@N (§5): "clean"/"adv" under the attack's relevance (rel, or rel_t when targeted);
         # a targeted attack also gets the usual P@N against the true labels ("*_true")
         ns = self.p_at_n

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from robust_hashing.benchmark.grid import MODES, Grid, grid_error
+from robust_hashing.hparams import hp_problem
 from robust_hashing.registry import accepted_hp
 
 # Hyper-parameters that configure the Lightning Trainer rather than the task.
@@ -70,10 +71,10 @@ class RegistryCatalog:
         return list(list_defenses())
 
     def attacks(self) -> list[str]:
-        """Registered attack names."""
-        from robust_hashing.attacks import list_attacks
+        """Registered attack names of the mAP protocol (the ranking attacks have their own)."""
+        from robust_hashing.attacks import ATTACKS, list_attacks
 
-        return list(list_attacks())
+        return [n for n in list_attacks() if getattr(ATTACKS.get(n), "protocol", "") != "ranking"]
 
     def defense_class(self, name: str) -> Any:
         """The class registered as defense ``name``."""
@@ -148,15 +149,17 @@ def _check_hp(
                 source, f"{key}.{name}", f"{name!r} is set by the runner for {what}; remove it"
             )
     accepted = accepted_hp(cls)
-    if accepted is None:
-        return
-    accepted = (accepted | set(extra)) - set(reserved)
-    for name in hp:
-        if name not in accepted:
-            raise grid_error(
-                source, f"{key}.{name}", f"unknown hyper-parameter of {what}; accepted: "
-                + ", ".join(sorted(accepted)),
-            )  # fmt: skip
+    if accepted is not None:
+        accepted = (accepted | set(extra)) - set(reserved)
+        for name in hp:
+            if name not in accepted:
+                raise grid_error(
+                    source, f"{key}.{name}", f"unknown hyper-parameter of {what}; accepted: "
+                    + ", ".join(sorted(accepted)),
+                )  # fmt: skip
+    problem = hp_problem(cls, hp)  # value types against the signature, ε and step sizes
+    if problem is not None:
+        raise grid_error(source, f"{key}.{problem[0]}", f"{what}: {problem[1]}")
 
 
 def _known(source: str, key: str, kind: str, name: str, known: list[str]) -> None:

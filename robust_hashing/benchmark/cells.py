@@ -1,4 +1,8 @@
-"""The benchmark's artefact graph: clean model → defended model → attack cell.
+"""The benchmark's artefact graph: clean model → defended model → attack cell → sweep.
+
+A ``sweep`` cell per defended model (transfer track and robustness curve) depends on its
+defense cell and on attack cells of ``none`` and of its own model
+(:mod:`robust_hashing.benchmark.sweep_plan`).
 
 :func:`plan` expands a :class:`~robust_hashing.benchmark.grid.Grid` into :class:`Cell` s
 in dependency order. Each cell knows its cache key (config + upstream keys + code version +
@@ -17,6 +21,7 @@ from typing import Any
 
 from robust_hashing.benchmark.cache import ArtefactCache, config_hash
 from robust_hashing.benchmark.catalog import (
+    RUNNER_DEFENSE_ARGS,
     TRAINER_HP,
     Catalog,
     check_grid,
@@ -24,7 +29,10 @@ from robust_hashing.benchmark.catalog import (
     resolve_hp,
     supported_modes,
 )
+from robust_hashing.benchmark.data_key import with_image_digest
 from robust_hashing.benchmark.grid import AttackSpec, DefenseSpec, Grid
+from robust_hashing.benchmark.sweep_plan import sweep_cells
+from robust_hashing.effective_hp import SKIPPED_HP, resolved_hp
 
 
 class SelectionError(ValueError):
@@ -145,7 +153,9 @@ def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
             "limit_train_batches": trainer.get("limit_train_batches"),
         },
     }
-    identity = data_identity(ds.name, ds.kwargs)
+    identity = with_image_digest(
+        data_identity(ds.name, ds.kwargs), ds.kwargs, cache.data_memo, cache.rehash
+    )
     key = cache.key("clean", {**config, "dataset_kwargs": identity}, [], grid.seed)
     cell_id = f"clean/{victim_id(ds.name, bits, grid.method, grid.backbone)}"
     meta = {"dataset": ds.name, "bits": bits, "dataset_id": f"{ds.name}-{config_hash(identity, 8)}"}
@@ -160,12 +170,18 @@ def _defense_cell(
     trainer.setdefault("max_epochs", grid.trainer["defense_epochs"])
     trainer["precision"] = grid.trainer["precision"]
     config = {"defense": spec.name, "hp": hp, "trainer": trainer, "code": class_digest(cls)}
+    if spec.alias is not None:  # a variant never shares its artefacts with another entry
+        config["alias"] = spec.alias
     key = cache.key("defense", config, [clean.key], grid.seed)
     prefix = clean.id.split("/", 1)[1]
     devices = grid.trainer["devices"] if isinstance(grid.trainer["devices"], int) else 1
-    meta = {**clean.meta, "defense": spec.name}
+    full_hp = resolved_hp(cls, {**hp, **trainer}, (*SKIPPED_HP, *RUNNER_DEFENSE_ARGS))
+    meta = {
+        **clean.meta, "defense": spec.id, "defense_name": spec.name,
+        "defense_hp": {"name": spec.name, **full_hp},
+    }  # fmt: skip
     return Cell(
-        f"defense/{prefix}/{spec.name}", "defense", key, cache.path("defense", key),
+        f"defense/{prefix}/{spec.id}", "defense", key, cache.path("defense", key),
         config, (clean.id,), meta, devices if spec.name != "none" else 1,
     )  # fmt: skip
 
@@ -179,13 +195,16 @@ def _attack_cell(
         "max_queries": grid.max_queries,
     }  # fmt: skip
     key = cache.key("attack", config, [defense.key], grid.seed)
-    meta = {**defense.meta, "attack": spec.name, "mode": mode}
+    meta = {
+        **defense.meta, "attack": spec.name, "mode": mode,
+        "attack_hp": resolved_hp(cls, hp), "bounded": bool(getattr(cls, "bounded", True)),
+    }  # fmt: skip
     cell_id = attack_cell_id(defense.id, spec.name, mode)
     return Cell(cell_id, "attack", key, cache.path("attack", key), config, (defense.id,), meta)
 
 
 def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = None) -> list[Cell]:
-    """Expand ``grid`` into cells in dependency order (clean, defenses, attacks).
+    """Expand ``grid`` into cells in dependency order (clean, defenses, attacks, sweeps).
 
     Args:
         grid: the validated grid (plugins already imported).
@@ -210,6 +229,7 @@ def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = 
             if victim_skip_reason(grid, catalog, bits) is not None:
                 continue
             clean = _clean_cell(grid, cache, ds, bits)
+            start = len(cells)
             cells.append(clean)
             for dspec in defenses:
                 defense = _defense_cell(
@@ -219,6 +239,7 @@ def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = 
                 for aspec, mode in attacks:
                     cls = catalog.attack_class(aspec.name)
                     cells.append(_attack_cell(grid, cache, defense, aspec, mode, cls))
+            cells.extend(sweep_cells(grid, cache, cells[start:]))
     if not only:
         return cells
     selected = select(cells, only)

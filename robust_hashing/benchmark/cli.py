@@ -25,6 +25,7 @@ from robust_hashing.benchmark.executors import (
 from robust_hashing.benchmark.grid import Grid, GridError, load_grid
 from robust_hashing.benchmark.runner import RunOptions, RunSummary, run_grid
 from robust_hashing.errors import first_line, int_at_least, key_value
+from robust_hashing.io import unwritable_reason
 from robust_hashing.leaderboard.schema import SchemaError
 from robust_hashing.plugins import PluginError, import_plugin, load_entry_points
 
@@ -67,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="grid YAML file (default: %(default)s)")  # fmt: skip
     p.add_argument("--devices", default="auto", help="N or 'auto': GPUs to spread cells over "
                    "(one process per GPU); on CPU, N parallel workers splitting the cores "
-                   "(auto = 1; default: %(default)s)")  # fmt: skip
+                   "(auto = 1; default: %(default)s). The attack cells of one defended model "
+                   "go to one worker together and run there one after another, so the "
+                   "progress line's 'running' count can exceed the workers")  # fmt: skip
     p.add_argument("--per-gpu", default=1, type=int_at_least(1, "a positive integer"), metavar="N",
                    help="cells that share one GPU at a time, each in its own process (small "
                    "models leave a large GPU idle); the host's cores are split between all "
@@ -96,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "attack/embedded-32bit-dpsh-small_cnn/cgat/hag or clean/*, plus the cells "
                    "they depend on; an error if it matches no cell")  # fmt: skip
     p.add_argument("--dry-run", action="store_true", help="print the plan and what is cached")
+    p.add_argument("--rehash", action="store_true",
+                   help="read every image of the data sets again for the cache keys, instead "
+                   "of trusting the digests remembered by file size and modification time "
+                   "(catches an image edited in place with both unchanged)")  # fmt: skip
     return p
 
 
@@ -141,6 +148,7 @@ def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
         log_wandb_summary,
         pr_curve_figure,
         robust_map_figure,
+        robustness_curve_figure,
     )
     from robust_hashing.leaderboard import to_console_text
 
@@ -154,6 +162,7 @@ def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
         images = {"robust_map": robust_map_figure(frame, figures / "robust_map.png")}
         defense_cells = [c for c in summary.cells if c.kind == "defense"]
         images["pr_curves"] = pr_curve_figure(defense_cells, figures / "pr_curves.png")
+        images["robustness_curve"] = robustness_curve_figure(frame, figures / "curve.png")
         log_wandb_summary(frame, images, cache_dir / "wandb", grid)
         hint = sync_hint(cache_dir / "wandb")
         if hint:
@@ -204,7 +213,14 @@ def main(argv: list[str] | None = None) -> int:
         plugins=plugins,
         only=args.only,
         dry_run=args.dry_run,
+        rehash=args.rehash,
     )
+    if not args.dry_run:  # before any cell runs: a read-only folder is one line, not a traceback
+        for option, folder in (("--cache-dir", opts.cache_dir),
+                               ("--leaderboard-dir", opts.leaderboard_dir)):  # fmt: skip
+            reason = unwritable_reason(folder)
+            if reason is not None:
+                return _error(f"{option} {folder}: {reason}")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         summary = run_grid(grid, opts, executor, catalog)
@@ -216,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
             f"rendered: {first_line(err)}",
             file=sys.stderr,
         )
+        return 1
+    except OSError as err:  # a full disk, a folder that became read-only: files stay as they were
+        print(f"robust-hashing benchmark: error: {first_line(err)}; finished cells are cached "
+              f"in {args.cache_dir}: run the same command again to resume", file=sys.stderr)  # fmt: skip
         return 1
     except KeyboardInterrupt:
         print(

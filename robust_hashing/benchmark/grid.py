@@ -12,7 +12,7 @@ A grid file looks like ``benchmark/quick.yaml``::
     bits: [32]
     victim: {method: dpsh, backbone: small_cnn, hp: {lr: 0.001}}
     trainer: {accelerator: auto, devices: 1, clean_epochs: 20, defense_epochs: 2}
-    defenses: all             # or a list: [none, {name: cgat, hp: {...}}]
+    defenses: all             # or a list: [none, cgat, {name: cgat, alias: cgat_lam2, hp: {...}}]
     attacks: all              # or a list: [hag, {name: dhta, mode: targeted, hp: {...}}]
     plugins: []               # modules or .py files imported before the grid is expanded
     leaderboard_dir: leaderboard/quick   # where results/ and leaderboard.csv go
@@ -55,10 +55,21 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class DefenseSpec:
-    """One defense: registry name plus hyper-parameters overriding its defaults."""
+    """One defense: registry name, hyper-parameters overriding its defaults, optional alias.
+
+    ``alias`` names a hyper-parameter variant (``{name: cgat, alias: cgat_lam2, hp: {...}}``)
+    so that one defense can be listed twice: the alias is its :attr:`id` in cell ids, result
+    paths and leaderboard rows.
+    """
 
     name: str
     hp: dict[str, Any] = field(default_factory=dict)
+    alias: str | None = None
+
+    @property
+    def id(self) -> str:
+        """The alias, or the registry name when there is none."""
+        return self.alias or self.name
 
 
 @dataclass(frozen=True)
@@ -133,7 +144,9 @@ def _int(value: Any, source: str, key: str, *, positive: bool = True) -> int:
     return value
 
 
-def _entries(value: Any, source: str, key: str) -> list[dict[str, Any]] | None:
+def _entries(
+    value: Any, source: str, key: str, allowed: tuple[str, ...] = ("name", "mode", "hp")
+) -> list[dict[str, Any]] | None:
     """Normalise ``all`` / a list of names or mappings to a list of mappings (None = all)."""
     if value == ALL:
         return None
@@ -144,7 +157,7 @@ def _entries(value: Any, source: str, key: str) -> list[dict[str, Any]] | None:
         entry = {"name": item} if isinstance(item, str) else item
         if not isinstance(entry, Mapping):
             raise grid_error(source, f"{key}[{i}]", "expected a name or a mapping with 'name'")
-        extra = set(entry) - {"name", "mode", "hp"}
+        extra = set(entry) - set(allowed)
         if extra:
             raise grid_error(source, f"{key}[{i}]", f"unknown keys {sorted(extra)}")
         out.append(dict(entry))
@@ -152,7 +165,7 @@ def _entries(value: Any, source: str, key: str) -> list[dict[str, Any]] | None:
 
 
 def _parse_defenses(value: Any, source: str) -> tuple[DefenseSpec, ...] | None:
-    entries = _entries(value, source, "defenses")
+    entries = _entries(value, source, "defenses", ("name", "mode", "hp", "alias"))
     if entries is None:
         return None
     specs: list[DefenseSpec] = []
@@ -160,11 +173,19 @@ def _parse_defenses(value: Any, source: str) -> tuple[DefenseSpec, ...] | None:
         if "mode" in e:
             raise grid_error(source, f"defenses[{i}].mode", "defenses take no mode")
         name = _name(e.get("name"), source, f"defenses[{i}].name")
-        if any(s.name == name for s in specs):
+        alias = e.get("alias")
+        if alias is not None:
+            alias = _name(alias, source, f"defenses[{i}].alias")
+            if "/" in alias or alias != alias.strip():
+                raise grid_error(source, f"defenses[{i}].alias", f"not a valid name: {alias!r}")
+        spec = DefenseSpec(name, _mapping(e.get("hp"), source, f"defenses[{i}].hp"), alias)
+        if any(s.id == spec.id for s in specs):
+            where = "alias" if alias is not None else "name"
             raise grid_error(
-                source, f"defenses[{i}].name", f"defense {name!r} is listed twice (same cell ids)"
-            )
-        specs.append(DefenseSpec(name, _mapping(e.get("hp"), source, f"defenses[{i}].hp")))
+                source, f"defenses[{i}].{where}", f"defense {spec.id!r} is listed twice (same "
+                "cell ids); give the variant its own `alias:`",
+            )  # fmt: skip
+        specs.append(spec)
     return tuple(specs)
 
 
@@ -191,7 +212,7 @@ def _parse_attacks(value: Any, source: str) -> tuple[AttackSpec, ...] | None:
 def _parse_datasets(value: Any, source: str) -> tuple[DatasetSpec, ...]:
     if not isinstance(value, list) or not value:
         raise grid_error(source, "datasets", "expected a non-empty list")
-    specs = []
+    specs: list[DatasetSpec] = []
     for i, item in enumerate(value):
         entry = {"name": item} if isinstance(item, str) else item
         if not isinstance(entry, Mapping):

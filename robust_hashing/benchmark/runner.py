@@ -20,7 +20,7 @@ from robust_hashing.benchmark.cache import ArtefactCache, write_json_atomic
 from robust_hashing.benchmark.catalog import Catalog
 from robust_hashing.benchmark.cells import Cell, plan, skipped_victims
 from robust_hashing.benchmark.executors import Executor
-from robust_hashing.benchmark.grid import Grid
+from robust_hashing.benchmark.grid import Grid, GridError
 
 
 @dataclass
@@ -38,6 +38,7 @@ class RunOptions:
     steps: str | None = None  # module providing STEPS (tests); default: benchmark.steps
     entry_points: bool = True
     batch: bool = True  # attack cells of one defended model share a worker process
+    rehash: bool = False  # read every image again for the data keys (``--rehash``)
     poll_seconds: float = 0.5
 
 
@@ -178,8 +179,10 @@ class Scheduler:
             if self.cache.is_done(cell.kind, cell.key):
                 self.status[cell.id] = "done"
                 progress.done += 1
-                took = self.cache.read_done(cell.kind, cell.key).get("seconds", seconds)
-                progress.line("done", cell.id, took)
+                done = self.cache.read_done(cell.kind, cell.key)
+                progress.line("done", cell.id, done.get("seconds", seconds))
+                for warning in done.get("warnings", []):  # e.g. an attack that flipped no bit
+                    print(f"    warning: {warning}", file=progress.stream, flush=True)
             elif len(unit) > 1 and code not in (0, 1):
                 self.single.add(cell.id)
                 self.status[cell.id] = "pending"
@@ -254,6 +257,9 @@ class Scheduler:
 def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Path) -> Any:
     """Write the leaderboard JSON of every finished attack cell, then render CSV/HTML.
 
+    A finished sweep cell's transfer figures and robustness curve go into the records of
+    its defended model's attack cells (:func:`~robust_hashing.benchmark.summary.cell_result`).
+
     Returns:
         The leaderboard frame, or None when the folder holds no result yet (a run of only
         training cells, e.g. ``--only 'clean/*'``).
@@ -262,10 +268,16 @@ def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Pa
     from robust_hashing.leaderboard import dump_result, write_leaderboard
 
     cache = ArtefactCache(opts.cache_dir)
+    sweeps = {  # defense cell id -> its finished sweep's result (transfer, curve)
+        cell.deps[0]: cache.read_done(cell.kind, cell.key)["result"]
+        for cell in cells
+        if cell.kind == "sweep" and cache.is_done(cell.kind, cell.key)
+    }
     for cell in cells:
         if cell.kind == "attack" and cache.is_done(cell.kind, cell.key):
             payload = cache.read_done(cell.kind, cell.key)
-            dump_result(cell_result(cell, payload, grid), leaderboard_dir / "results")
+            record = cell_result(cell, payload, grid, sweeps.get(cell.deps[0]))
+            dump_result(record, leaderboard_dir / "results")
     if not (leaderboard_dir / "results").is_dir():
         return None
     return write_leaderboard(leaderboard_dir)
@@ -280,10 +292,14 @@ def run_grid(
 ) -> RunSummary:
     """Plan, run and publish ``grid`` (plugins must already be imported in this process)."""
     out = stream or sys.stdout
-    cells = plan(grid, ArtefactCache(opts.cache_dir), catalog, only=opts.only)
+    cells = plan(grid, ArtefactCache(opts.cache_dir, rehash=opts.rehash), catalog, only=opts.only)
     cache = ArtefactCache(opts.cache_dir)
-    for line in skipped_victims(grid, catalog):
+    skipped = skipped_victims(grid, catalog)
+    for line in skipped:
         print(f"skipped {line}", file=out)
+    if not cells:  # e.g. CSQ at 48 bits only: nothing would run and no board be written
+        why = f": {skipped[0]}" if skipped else ""
+        raise GridError(f"{grid.source}: the grid plans no cell{why}")
     if opts.dry_run:
         status = {c.id: "cached" if cache.is_done(c.kind, c.key) else "to run" for c in cells}
         for cell in cells:
@@ -292,11 +308,16 @@ def run_grid(
         return RunSummary(status, {}, None, cells)
     scheduler = Scheduler(cells, grid, opts, executor)
     start = time.perf_counter()
+    cached = sum(cache.is_done(c.kind, c.key) for c in cells)
+    to_run = len(cells) - cached
+    print(f"{len(cells)} cells: {cached} cached, {to_run} to run", file=out, flush=True)
     scheduler.run(Progress(len(cells), out))
     leaderboard_dir = opts.leaderboard_dir or Path("leaderboard")
     frame = publish(cells, grid, opts, leaderboard_dir)
     where = leaderboard_dir if frame is not None else "not written (no attack cell finished)"
-    print(f"\nfinished in {time.perf_counter() - start:.1f}s; leaderboard: {where}", file=out)
+    reused = f"{sum(s == 'cached' for s in scheduler.status.values())} of {len(cells)} cached"
+    took = time.perf_counter() - start
+    print(f"\nfinished in {took:.1f}s ({reused}); leaderboard: {where}", file=out)
     write_json_atomic(
         opts.cache_dir / "last_run.json",
         {"status": scheduler.status, "failures": scheduler.failures},

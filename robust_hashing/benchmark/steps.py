@@ -4,8 +4,10 @@
 * ``defense``: ``robust_hashing.defenses.get_defense(name)`` fine-tuned from the clean
   checkpoint → ``model.ckpt`` (``none`` reuses the clean checkpoint); then the clean figures
   of the defended model (mAP, PR curve) → ``clean_eval.json``.
-* ``attack``: ``robust_hashing.attacks.evaluation.AttackEvaluation`` run with
-  ``Trainer.test`` over the query loader → the figures of its ``report``.
+* ``attack``: :func:`robust_hashing.attacks.evaluate.evaluate_attack` over the query
+  loader → its report (figures, per-query AP, threat model, effective hyper-parameters).
+* ``sweep``: the transfer track and the ε sweep of one defended model
+  (:mod:`robust_hashing.benchmark.sweep`).
 
 Each function gets the cell spec (see :meth:`robust_hashing.benchmark.cells.Cell.spec`)
 and the cell's loggers, writes its files into ``spec["dir"]`` and returns the result dict
@@ -192,16 +194,55 @@ def _recorded_path(recorded: str, runtime: dict[str, Any]) -> Path:
     return Path(runtime["cache_root"]) / Path(*path.parts[-3:])
 
 
+ADVERSARIAL = "adversarial.pt"
+
+
 def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
-    """Evaluate one attack on the defended model; returns the evaluation's report."""
+    """Evaluate one attack on the defended model; returns the evaluation's report.
+
+    The figures come from :func:`robust_hashing.attacks.evaluate.evaluate_attack` (the
+    path ``robust-hashing attack`` takes too). On the undefended model (``none``) the
+    adversarial queries of an untargeted attack are kept in ``adversarial.pt`` for the
+    transfer track (:mod:`robust_hashing.benchmark.sweep`).
+    """
     from robust_hashing.attacks import get_attack
-    from robust_hashing.attacks.context import build_context
-    from robust_hashing.attacks.evaluation import AttackEvaluation
+    from robust_hashing.attacks.evaluate import evaluate_attack
     from robust_hashing.attacks.targets import load_or_draw_targets
+
+    cfg, runtime, meta = spec["config"], spec["runtime"], spec.get("meta", {})
+    L.seed_everything(runtime["seed"], workers=True)
+    model, dm, context, trainer = attack_setup(spec, loggers)
+    targeted = cfg["mode"] == "targeted"
+    attack = get_attack(cfg["attack"], model, context, targeted=targeted, **cfg["hp"])
+    targets_path = Path(runtime["cache_root"]) / "targets" / f"{runtime['dataset_id']}.pt"
+    # Targets are drawn once for the whole query split, so a query subset reuses them.
+    targets = (
+        load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels, runtime["seed"])
+        if targeted
+        else None
+    )
+    keep = meta.get("defense_name", meta.get("defense")) == "none" and not targeted
+    full = evaluate_attack(
+        attack, dm.query_dataloader(cfg.get("max_queries")), trainer, context=context,
+        targets=targets, top_k=cfg["top_k"], seed=runtime["seed"],
+        attack_hp=meta.get("attack_hp"),
+        adversarial_path=Path(spec["dir"]) / ADVERSARIAL if keep else None,
+        on_examples=lambda clean, adv: log_examples(loggers, clean, adv),
+    )  # fmt: skip
+    report = _scalars(full)
+    report["bounded"] = bool(getattr(attack, "bounded", True))
+    for key in ("threat", "attack_hp", "per_query"):
+        report[key] = full[key]
+    write_json_atomic(Path(spec["dir"]) / "report.json", {**report, "p_at_n": full["p_at_n"]})
+    return report
+
+
+def attack_setup(spec: dict[str, Any], loggers: list[Logger]) -> tuple[Any, Any, Any, L.Trainer]:
+    """The defended model of an attack (or sweep) cell, its data module, context and Trainer."""
+    from robust_hashing.attacks.context import build_context
     from robust_hashing.tasks import load_hash_net
 
-    cfg, runtime = spec["config"], spec["runtime"]
-    L.seed_everything(runtime["seed"], workers=True)
+    runtime = spec["runtime"]
     defense_dir = Path(spec["upstream"]["defense"])
     defense_done = json.loads((defense_dir / "done.json").read_text())
     model = load_hash_net(_recorded_path(defense_done["result"]["checkpoint"], runtime))
@@ -215,29 +256,16 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
         model_key=defense_dir.name,
         dataset=runtime["dataset"]["name"],
     )
-    targeted = cfg["mode"] == "targeted"
-    attack = get_attack(cfg["attack"], model, context, targeted=targeted, **cfg["hp"])
-    targets_path = Path(runtime["cache_root"]) / "targets" / f"{runtime['dataset_id']}.pt"
-    # Targets are drawn once for the whole query split, so a query subset reuses them.
-    targets = (
-        load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels, runtime["seed"])
-        if targeted
-        else None
-    )
-    candidates = {
-        "attack": attack, "context": context, "top_k": cfg["top_k"], "seed": runtime["seed"],
-        "targets": targets,
-    }  # fmt: skip
-    evaluation = AttackEvaluation(**accepted_kwargs(AttackEvaluation, candidates))
-    trainer.test(evaluation, dataloaders=dm.query_dataloader(cfg.get("max_queries")), verbose=False)
-    report = _scalars(dict(evaluation.report))
-    report["bounded"] = bool(getattr(attack, "bounded", True))
-    write_json_atomic(
-        Path(spec["dir"]) / "report.json", {**report, "p_at_n": evaluation.report["p_at_n"]}
-    )
-    if evaluation.examples is not None:  # the evaluation's own first queries, not re-attacked
-        log_examples(loggers, *evaluation.examples)
-    return report
+    return model, dm, context, trainer
 
 
-STEPS: dict[str, StepFn] = {"clean": run_clean, "defense": run_defense, "attack": run_attack}
+def run_sweep(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+    """Transfer figures and the robustness curve (:mod:`robust_hashing.benchmark.sweep`)."""
+    from robust_hashing.benchmark.sweep import run_sweep as sweep
+
+    return sweep(spec, loggers)
+
+
+STEPS: dict[str, StepFn] = {
+    "clean": run_clean, "defense": run_defense, "attack": run_attack, "sweep": run_sweep,
+}  # fmt: skip

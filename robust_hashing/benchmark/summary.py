@@ -14,11 +14,23 @@ from robust_hashing.benchmark.grid import Grid
 from robust_hashing.leaderboard.schema import CellResult, Provenance
 
 
-def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
-    """Leaderboard record of a finished attack cell (its ``done.json`` payload)."""
+def cell_result(
+    cell: Cell, payload: dict[str, Any], grid: Grid, sweep: dict[str, Any] | None = None
+) -> CellResult:
+    """Leaderboard record of a finished attack cell (its ``done.json`` payload).
+
+    ``sweep`` is the result of the defended model's sweep cell, if it finished: an
+    untargeted cell gets its attack's ``transfer`` figure, and the cell of the curve's
+    attack the ``curve``.
+    """
     report, meta, env = payload["result"], cell.meta, payload["environment"]
     targeted = meta["mode"] == "targeted"
     bounded = bool(report.get("bounded", True))
+    sweep = sweep or {}
+    curve = sweep.get("curve")
+    if targeted or curve is None or curve.get("attack") != meta["attack"]:
+        curve = None
+    transfer = None if targeted else sweep.get("transfer", {}).get(meta["attack"])
     return CellResult(
         dataset=meta["dataset"],
         bits=int(meta["bits"]),
@@ -43,6 +55,13 @@ def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
         top_k=None if report.get("top_k") is None else int(report["top_k"]),
         n_queries=int(report["n_queries"]),
         figure_se=report.get("adv_tmap_se" if targeted else "adv_map_se"),
+        threat=report.get("threat")
+        or {"norm": "linf", "eps": float(meta.get("attack_hp", {}).get("eps", 8 / 255))},
+        attack_hp=report.get("attack_hp") or meta.get("attack_hp") or {},
+        defense_hp=meta.get("defense_hp") or {"name": meta["defense"]},
+        per_query=report.get("per_query"),
+        transfer=transfer,
+        curve=curve,
         provenance=Provenance(
             config_hash=cell.key,
             code_commit=env["code_commit"],
@@ -58,9 +77,10 @@ def cell_result(cell: Cell, payload: dict[str, Any], grid: Grid) -> CellResult:
 
 
 def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
-    """Bar chart PNG of robust mAP per defense (one panel per dataset/bits).
+    """Bar chart PNG of the per-query worst-case mAP per defense (one panel per dataset/bits).
 
-    Error bars span ±1 standard error over the queries where the worst-case cell records it.
+    Error bars span ±1 standard error over the queries; where the worst case is unknown the
+    bar is the per-attack minimum.
     """
     import matplotlib
 
@@ -71,9 +91,12 @@ def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
     fig, axes = plt.subplots(1, max(len(groups), 1), figsize=(5 * max(len(groups), 1), 3.5))
     axes = [axes] if not hasattr(axes, "__len__") else list(axes)
     for ax, ((dataset, bits), group) in zip(axes, groups, strict=False):
+        known = group["worst_case_map"].notna()
+        value = group["worst_case_map"].where(known, group["min_attack_map"])
+        se = group["worst_case_map_se"].where(known, group["min_attack_map_se"])
         ax.bar(
-            group["defense"], group["robust_map"].fillna(0.0), color="#4c78a8", label="worst case",
-            yerr=group["robust_map_se"].fillna(0.0), capsize=3,
+            group["defense"], value.fillna(0.0), color="#4c78a8", label="worst case",
+            yerr=se.fillna(0.0), capsize=3,
         )  # fmt: skip
         ax.bar(group["defense"], group["clean_map"], fill=False, edgecolor="#999", label="clean")
         ax.set_title(f"{dataset} {bits} bits")
@@ -81,6 +104,35 @@ def robust_map_figure(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_ylim(0, 1.15)
         ax.tick_params(axis="x", rotation=30)
         ax.legend(loc="upper center", ncol=2, fontsize=8, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def robustness_curve_figure(frame: pd.DataFrame, path: Path) -> Path | None:
+    """Robust mAP vs ε PNG, one line per defense (one panel per dataset/bits); None if no curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from robust_hashing.leaderboard.curves import curve_points
+
+    points = curve_points(frame)
+    if not points:
+        return None
+    groups = list(frame.groupby(["dataset", "bits"], sort=True))
+    fig, axes = plt.subplots(1, len(groups), figsize=(5 * len(groups), 3.5), squeeze=False)
+    for ax, ((dataset, bits), group) in zip(axes[0], groups, strict=True):
+        for row in group.sort_values(["rank", "defense"]).itertuples(index=False):
+            values = [float(getattr(row, c)) for c, _ in points]
+            ax.plot([s for _, s in points], values, marker="o", label=str(row.defense))
+        ax.set_title(f"{dataset} {bits} bits")
+        ax.set_xlabel("ε (/255)")
+        ax.set_ylabel("robust mAP")
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -31,7 +31,11 @@ from torch import Tensor, nn
 
 from robust_hashing.attacks.pgd import pgd
 from robust_hashing.ops import sign
-from robust_hashing.tasks.checkpoint import CheckpointError, load_model_weights, read_checkpoint
+from robust_hashing.tasks.checkpoint import (
+    check_same_victim,
+    load_model_weights,
+    read_checkpoint,
+)
 from robust_hashing.tasks.encode import merge_by_index
 from robust_hashing.tasks.hashing import HashingTask
 
@@ -103,13 +107,8 @@ class DefenseTask(HashingTask, ABC):
         if not path.is_file():
             raise FileNotFoundError(f"clean checkpoint not found: {path}")
         ckpt = read_checkpoint(path)
-        hp = ckpt["hyper_parameters"]
-        for key in ("backbone", "bits", "loss", "num_classes"):  # same victim, same data
-            if key in hp and key in self.hparams and hp[key] != self.hparams[key]:
-                raise CheckpointError(
-                    f"{path}: checkpoint {key}={hp[key]!r} differs from {self.hparams[key]!r}"
-                )
-        load_model_weights(self.model, ckpt, path)
+        check_same_victim(ckpt, self.hparams, path)  # same victim, same data
+        load_model_weights(self.model, ckpt, path, backbone=self.hparams["backbone"])
 
     # -- banks ------------------------------------------------------------------------------
     def on_fit_start(self) -> None:

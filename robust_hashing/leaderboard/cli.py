@@ -130,6 +130,10 @@ def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
         results = load_results(folder / "results")
         print(f"{len(results)} result files valid under {folder / 'results'}")
         return 0
+    if not any(p.is_file() for p in (folder / "results").rglob("*.json")):
+        print(f"error: {folder / 'results'}: no result files to render (run the benchmark "
+              "first)", file=sys.stderr)  # fmt: skip
+        return 1
     if args.check:
         problem = check_leaderboard(folder)
         if problem:

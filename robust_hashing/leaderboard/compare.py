@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from robust_hashing.leaderboard.render import GROUP_COLUMNS, results_frame
+from robust_hashing.leaderboard.render import GROUP_COLUMNS, key_value, results_frame
 from robust_hashing.leaderboard.schema import CellResult
 
 DEFAULT_TOL = 0.02
@@ -28,22 +28,24 @@ DEFAULT_SE = 2.0
 
 
 def cell_name(cell: CellResult) -> str:
-    """``embedded/32bit/dpsh/small_cnn/quick/top1000/80q/cgat/hag-targeted``."""
-    group = group_name(*(getattr(cell, c) for c in GROUP_COLUMNS))
+    """``embedded/32bit/dpsh/small_cnn/quick/linf-8_255/top1000/80q/cgat/hag-targeted``."""
+    group = group_name(*(key_value(cell, c) for c in GROUP_COLUMNS))
     return f"{group}/{cell.defense}/{cell.column}"
 
 
 def group_name(*key: object) -> str:
     """A leaderboard group (``GROUP_COLUMNS`` values) as ``embedded/32bit/…/top1000/80q``.
 
-    A null ``top_k`` (the full database) reads ``topall``; a null query count ``?q``.
+    The threat model reads ``linf-8_255`` (``v1`` for protocol-v1 records); a null ``top_k`` (the full database) ``topall``;
+    a null query count ``?q``.
     """
-    dataset, bits, method, backbone, profile, top_k, n_queries = (
+    dataset, bits, method, backbone, profile, threat, top_k, n_queries = (
         None if v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v for v in key
     )
     top = "all" if top_k is None else top_k
     queries = "?" if n_queries is None else n_queries
-    return f"{dataset}/{bits}bit/{method}/{backbone}/{profile}/top{top}/{queries}q"
+    threat_part = str(threat or "v1").replace(" ", "-").replace("/", "_")
+    return f"{dataset}/{bits}bit/{method}/{backbone}/{profile}/{threat_part}/top{top}/{queries}q"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 
+from robust_hashing.leaderboard.curves import curve_section
 from robust_hashing.leaderboard.render import GROUP_COLUMNS
 
 _SCRIPT = """
@@ -133,12 +134,20 @@ def _se_whisker(value: float, se: float, x0: int, scale: float, y: int, bar: int
     )
 
 
-def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
-    """Horizontal bar chart of robust mAP per defense, one block per group, as inline SVG.
+def _rank_figure(row: object) -> tuple[float, object]:
+    """(worst_case_map, its SE), or (min_attack_map, its SE) where the worst case is unknown."""
+    value = float(getattr(row, "worst_case_map", math.nan))
+    if not math.isnan(value):
+        return value, getattr(row, "worst_case_map_se", None)
+    return float(getattr(row, "min_attack_map", math.nan)), getattr(row, "min_attack_map_se", None)
 
-    Where the worst-case cell records its standard error over the queries
-    (``robust_map_se``), a whisker spans ±1 standard error, so gaps that the query sample
-    alone could make are visible.
+
+def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
+    """Horizontal bar chart of the rank key per defense, one block per group, as inline SVG.
+
+    The bar is the per-query worst case (``worst_case_map``; ``min_attack_map`` where it is
+    unknown). Where its standard error over the queries is known, a whisker spans ±1
+    standard error, so gaps that the query sample alone could make are visible.
     """
     label_w, gap, y = 160, 24, 10
     parts: list[str] = []
@@ -148,7 +157,7 @@ def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
         parts.append(f'<text x="0" y="{y + 12}" font-weight="bold">{title}</text>')
         y += gap
         for row in group.sort_values(["rank", "defense"]).itertuples(index=False):
-            value = float(row.robust_map)  # type: ignore[arg-type]  # pandas-stubs: Scalar
+            value, se_value = _rank_figure(row)
             length = 0 if math.isnan(value) else round(value * scale, 1)
             label = "n/a" if math.isnan(value) else f"{value:.4f}"
             name = html.escape(str(row.defense))
@@ -157,7 +166,7 @@ def chart_svg(frame: pd.DataFrame, width: int = 640, bar: int = 18) -> str:
                 f'<rect x="{label_w}" y="{y}" width="{length}" height="{bar}" fill="#4c78a8">'
                 f"<title>{name}: {label}</title></rect>"
             )
-            se = None if math.isnan(value) else _known_se(getattr(row, "robust_map_se", None))
+            se = None if math.isnan(value) else _known_se(se_value)
             if se is not None:
                 parts.append(_se_whisker(value, se, label_w, scale, y, bar))
                 length = round(min(value + se, 1.0) * scale, 1)  # the label after the whisker
@@ -178,14 +187,26 @@ def render_html(frame: pd.DataFrame, title: str = "Leaderboard") -> str:
 <head><meta charset="utf-8"><title>{safe}</title><style>{_STYLE}</style></head>
 <body>
 <h1>{safe}</h1>
-<p>Robust mAP = worst case (minimum) mAP over the untargeted attacks; higher is better.
-Targeted columns hold t-mAP (lower is better for a defense). Rows are ranked within one
-dataset, code length, victim, profile, mAP depth (top_k) and query count; a row with
-attacks <em>missing</em> that its group has is ranked after the complete rows. Click a
-header to sort.</p>
-<h2>Robust mAP per defense</h2>
-<p>Whiskers: ±1 standard error over the queries, where the cell records it.</p>
+<p>Rank key: <code>worst_case_map</code>, the mean over the queries of the minimum AP@k
+over every bounded untargeted attack (per-query worst case); higher is better.
+<code>min_attack_map</code> is the smallest per-attack mAP, <code>worst_case_tmap</code> the
+mean over the queries of the maximum target AP over the bounded targeted attacks (lower is
+better for a defense). Unbounded attacks keep their columns but enter no worst case.
+Targeted columns hold t-mAP. <code>transfer_&lt;attack&gt;</code>: mAP on the adversarial
+queries crafted on the undefended model. Rows are ranked within one dataset, code length,
+victim, profile, threat model, mAP depth (top_k) and query count; a row with attacks
+<em>missing</em> that its group has is ranked after the complete rows. Click a header to
+sort.</p>
+<p>Flags: <code>masking:&lt;attack&gt;</code>, the transfer attack beats every white-box
+attack by more than one standard error (a sign of gradient masking);
+<code>nonmonotone</code>, robust mAP does not decrease along the ε sweep;
+<code>low_clean</code>, clean mAP below the profile's floor (untrained or collapsed
+model); <code>v1</code>, protocol-v1 records (no threat model, no per-query data: ranked
+by the per-attack minimum until re-produced).</p>
+<h2>Worst-case robust mAP per defense</h2>
+<p>Whiskers: ±1 standard error over the queries, where known.</p>
 {chart_svg(frame)}
+{curve_section(frame)}
 <h2>Table</h2>
 {table_html(frame)}
 <script>{_SCRIPT}</script>

@@ -1,12 +1,13 @@
 """Deterministic leaderboard: result JSONs → one DataFrame → ``leaderboard.csv`` / ``.html``.
 
-One row per (dataset, bits, method, backbone, profile, top_k, n_queries, defense) with the
-clean mAP, the worst-case robust mAP (minimum mAP over the untargeted attacks) and its
-standard error over the queries (``robust_map_se``, blank where the cell does not record
-it), the rank by it inside its group (the same row key without the defense: only figures measured the same
-way are ranked together), and one column per attack: the mAP under attack for untargeted
-attacks, the t-mAP (``<attack>-targeted``; lower is better for a defense) for targeted
-ones.
+One row per (dataset, bits, method, backbone, profile, threat, top_k, n_queries, defense)
+with the clean mAP, the per-query worst cases and the per-attack minimum
+(:mod:`robust_hashing.leaderboard.figures`), the sanity ``flags``, the rank by
+``worst_case_map`` inside its group (the same row key without the defense: only figures
+measured the same way are ranked together; ``min_attack_map`` where the worst case is
+unknown), one column per attack (the mAP under attack for untargeted attacks, the t-mAP,
+``<attack>-targeted``, lower is better for a defense, for targeted ones), the
+``transfer_<attack>`` columns and the robustness curve (``curve_attack``, ``curve_eps<n>``).
 
 A row that lacks an attack other rows of its group have (a failed or not yet run cell)
 names it in ``missing`` and is ranked after every complete row: its worst case is over
@@ -27,13 +28,17 @@ from pathlib import Path
 import pandas as pd
 
 from robust_hashing.io import write_text_atomic
+from robust_hashing.leaderboard import figures as fig
 from robust_hashing.leaderboard.schema import CellResult, SchemaError, load_results
 
-GROUP_COLUMNS = ["dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries"]
+GROUP_COLUMNS = [
+    "dataset", "bits", "method", "backbone", "profile", "threat", "top_k", "n_queries",
+]  # fmt: skip
 ID_COLUMNS = [*GROUP_COLUMNS, "defense"]
 SUMMARY_COLUMNS = [
-    "rank", "clean_map", "robust_map", "robust_map_se", "worst_attack", "missing", "source",
-    "notes",
+    "rank", "clean_map", "worst_case_map", "worst_case_map_se", "min_attack_map",
+    "min_attack_map_se", "worst_attack", "worst_case_tmap", "worst_case_tmap_se", "flags",
+    "missing", "source", "notes",
 ]  # fmt: skip
 CLEAN_MAP_TOLERANCE = 0.005  # cells of one row attack one model on the same queries
 FLOAT_FORMAT = "%.4f"
@@ -48,17 +53,30 @@ def attack_columns(results: list[CellResult]) -> list[str]:
     return untargeted + targeted
 
 
+def key_value(cell: CellResult, column: str) -> object:
+    """The value of row-key ``column`` for ``cell`` (``threat`` as text: ``linf 8/255``)."""
+    return cell.threat_model if column == "threat" else getattr(cell, column)
+
+
 def _row_name(cell: CellResult) -> str:
     return (
         f"{cell.dataset}/{cell.bits}bit/{cell.defense} ({cell.method}, {cell.backbone}, "
-        f"{cell.profile}, top_k {cell.top_k}, {cell.n_queries} queries)"
+        f"{cell.profile}, {cell.threat_model}, top_k {cell.top_k}, {cell.n_queries} queries)"
     )
 
 
-def _row(cells: list[CellResult], columns: list[str]) -> dict[str, object]:
+def extra_columns(results: list[CellResult]) -> list[str]:
+    """``transfer_<attack>`` columns (sorted), then the curve's (``curve_attack``, by ε)."""
+    transfers = sorted({f"transfer_{r.attack}" for r in results if r.transfer is not None})
+    eps = sorted({e for r in results if r.curve is not None for e in r.curve["eps"]})
+    curve = ["curve_attack", *(fig.eps_column(e) for e in eps)] if eps else []
+    return transfers + curve
+
+
+def _row(cells: list[CellResult], columns: list[str], extra: list[str]) -> dict[str, object]:
     cells = sorted(cells, key=lambda r: (r.mode, r.attack))
     first = cells[0]
-    row: dict[str, object] = {c: getattr(first, c) for c in ID_COLUMNS}
+    row: dict[str, object] = {c: key_value(first, c) for c in ID_COLUMNS}
     for other in cells[1:]:
         if abs(other.clean_map - first.clean_map) > CLEAN_MAP_TOLERANCE:
             raise SchemaError(
@@ -68,21 +86,25 @@ def _row(cells: list[CellResult], columns: list[str]) -> dict[str, object]:
             )
     row["clean_map"] = first.clean_map
     figures = {r.column: r.figure for r in cells}
-    worst = min(
-        (r for r in cells if r.mode == "untargeted"),
-        key=lambda r: (r.figure, r.column),
-        default=None,
-    )
-    row["robust_map"] = worst.figure if worst is not None else math.nan
-    row["worst_attack"] = worst.column if worst is not None else ""
-    se = worst.figure_se if worst is not None else None
-    row["robust_map_se"] = math.nan if se is None else se
+    name = _row_name(first)
+    row["worst_case_map"], row["worst_case_map_se"] = fig.worst_case(cells, "untargeted", name)
+    row["worst_case_tmap"], row["worst_case_tmap_se"] = fig.worst_case(cells, "targeted", name)
+    best = fig.min_attack(cells)
+    row["min_attack_map"], row["min_attack_map_se"], row["worst_attack"] = best
+    transfers = fig.transfer_figures(cells)
+    curve = fig.curve_of(cells)
+    row["flags"] = fig.flags(first.clean_map, first.profile, best[:2], transfers, curve)
+    if any(c.legacy for c in cells):  # protocol-v1 records: no threat model, no worst case
+        row["flags"] = " ".join(["v1", str(row["flags"])]).strip()
+    extras = {k: v for k, (v, _) in transfers.items()} | fig.curve_figures(curve)
     sources = {r.provenance.source for r in cells}
     row["source"] = sources.pop() if len(sources) == 1 else "mixed"
     notes = sorted((r.column, r.footnote) for r in cells if r.footnote)
     row["notes"] = "; ".join(f"{column}: {note}" for column, note in notes)
     for column in columns:
         row[column] = figures.get(column, math.nan)
+    for column in extra:
+        row[column] = extras.get(column, "" if column == "curve_attack" else math.nan)
     return row
 
 
@@ -101,22 +123,26 @@ def results_frame(results: list[CellResult]) -> pd.DataFrame:
         SchemaError: if the cells of one row disagree on the clean mAP.
     """
     columns = attack_columns(results)
+    extra = extra_columns(results)
     groups: dict[tuple[object, ...], list[CellResult]] = {}
     for result in results:
-        key = tuple(getattr(result, c) for c in ID_COLUMNS)
+        key = tuple(key_value(result, c) for c in ID_COLUMNS)
         groups.setdefault(key, []).append(result)
-    rows = [_row(cells, columns) for _, cells in sorted(groups.items(), key=lambda kv: str(kv[0]))]
-    frame = pd.DataFrame(rows, columns=[*ID_COLUMNS, *SUMMARY_COLUMNS[1:], *columns])
+    rows = [
+        _row(cells, columns, extra)
+        for _, cells in sorted(groups.items(), key=lambda kv: str(kv[0]))
+    ]
+    frame = pd.DataFrame(rows, columns=[*ID_COLUMNS, *SUMMARY_COLUMNS[1:], *columns, *extra])
     for name in ("top_k", "n_queries"):
         frame[name] = frame[name].astype("Int64")  # null = full database / not stated
     if frame.empty:
         frame.insert(len(ID_COLUMNS), "rank", pd.Series(dtype="int64"))
         return frame
     frame["missing"] = _missing(frame, columns) if columns else ""
-    # Rank inside each group: complete rows first, then higher robust mAP, ties (and NaN
-    # last) by defense name.
+    # Rank inside each group: complete rows first, then higher per-query worst case (the
+    # per-attack minimum where it is unknown), ties (and NaN last) by defense name.
     frame["_incomplete"] = frame["missing"] != ""
-    frame["_key"] = frame["robust_map"].fillna(-1.0)
+    frame["_key"] = frame["worst_case_map"].fillna(frame["min_attack_map"]).fillna(-1.0)
     frame = frame.sort_values(
         [*GROUP_COLUMNS, "_incomplete", "_key", "defense"],
         ascending=[True] * len(GROUP_COLUMNS) + [True, False, True],

@@ -1,9 +1,15 @@
-"""Result JSON schema: one file per grid cell, validated on load.
+"""Result JSON schema (protocol v2): one file per grid cell, validated on load.
 
-A cell lives at ``results/<dataset>/<bits>bit/<defense>/<attack>[-targeted].json`` and holds
-the fields of :class:`CellResult` (figures as JSON numbers, never strings) plus a nested
-``provenance`` object (:class:`Provenance`). Every field is required except those marked
-optional; unknown fields are rejected, so a typo cannot silently drop a figure.
+A cell lives at :func:`result_path` (dataset, bits, victim, profile, mAP depth and query
+count, threat model, defense, attack) and holds the fields of :class:`CellResult` (figures
+as JSON numbers, never strings), a nested ``provenance`` object (:class:`Provenance`) and
+the nested fields of :mod:`robust_hashing.leaderboard.fields`. Every field is required
+except those marked optional; unknown fields are rejected, so a typo cannot silently drop a
+figure. A protocol-v1 record (no ``threat``, ``attack_hp``, ``defense_hp`` nor any other
+v2 field, at the v1 path ``<dataset>/<bits>bit/<defense>/<attack>.json``) is still read so
+that old boards render, as a *legacy* record (:attr:`CellResult.legacy`: no threat model,
+no worst case, flagged ``v1`` on the leaderboard), but never written: old records are
+re-produced by the runner, not edited.
 """
 
 from __future__ import annotations
@@ -16,13 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from robust_hashing.io import write_text_atomic
+from robust_hashing.leaderboard.fields import SchemaError, check_nested, threat_label
 
 MODES = ("untargeted", "targeted")
 SOURCES = ("measured", "reported")
-
-
-class SchemaError(ValueError):
-    """A result file that does not follow the schema (the message names file and field)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,12 @@ class CellResult:
     say what the figures measure; both are optional for figures copied from a paper that
     does not state them. ``figure_se`` is the standard error over the queries of the
     leaderboard figure (``adv_map`` or ``adv_tmap``; optional, null where unknown).
+
+    ``threat`` (``{"norm": "linf", "eps": ε}``), ``attack_hp`` and ``defense_hp`` (the full
+    effective hyper-parameters; ``defense`` is the grid's alias, the registered name is in
+    ``defense_hp["name"]`` when they differ) say which experiment produced the figures.
+    ``per_query`` (the figure's AP@k per query, with the query indices), ``transfer`` and
+    ``curve`` are optional (null for figures copied from a paper).
     """
 
     dataset: str
@@ -70,12 +79,18 @@ class CellResult:
     rmse: float
     theory: float | None
     provenance: Provenance
+    threat: dict[str, Any] | None  # None: a protocol-v1 (legacy) record
+    attack_hp: dict[str, Any] | None
+    defense_hp: dict[str, Any] | None
     bit_flip: float | None = None
     bounded: bool = True
     footnote: str = ""
     top_k: int | None = None
     n_queries: int | None = None
     figure_se: float | None = None
+    per_query: dict[str, Any] | None = None
+    transfer: dict[str, Any] | None = None
+    curve: dict[str, Any] | None = None
 
     @property
     def figure(self) -> float:
@@ -89,12 +104,22 @@ class CellResult:
         """Column name of this attack in the leaderboard (``<attack>[-targeted]``)."""
         return self.attack + ("-targeted" if self.mode == "targeted" else "")
 
+    @property
+    def threat_model(self) -> str:
+        """The threat model as text: ``linf 8/255`` (``""`` for a legacy record)."""
+        return "" if self.threat is None else threat_label(self.threat)
+
+    @property
+    def legacy(self) -> bool:
+        """Whether this is a protocol-v1 record (read, never written)."""
+        return self.threat is None
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (provenance nested)."""
         return dataclasses.asdict(self)
 
 
-STR, INT, NUM, BOOL = "string", "integer", "number", "boolean"
+STR, INT, NUM, BOOL, OBJ = "string", "integer", "number", "boolean", "object"
 _FIELDS: dict[str, tuple[str, bool]] = {  # name -> (type, nullable)
     "dataset": (STR, False), "bits": (INT, False), "backbone": (STR, False),
     "method": (STR, False), "defense": (STR, False), "attack": (STR, False),
@@ -103,9 +128,14 @@ _FIELDS: dict[str, tuple[str, bool]] = {  # name -> (type, nullable)
     "asr": (NUM, False), "linf": (NUM, False), "l2": (NUM, False), "rmse": (NUM, False),
     "theory": (NUM, True), "bit_flip": (NUM, True), "bounded": (BOOL, False),
     "footnote": (STR, False), "top_k": (INT, True), "n_queries": (INT, True),
-    "figure_se": (NUM, True),
+    "figure_se": (NUM, True), "threat": (OBJ, False), "attack_hp": (OBJ, False),
+    "defense_hp": (OBJ, False), "per_query": (OBJ, True), "transfer": (OBJ, True),
+    "curve": (OBJ, True),
 }  # fmt: skip
-_OPTIONAL = {"bit_flip", "bounded", "footnote", "top_k", "n_queries", "figure_se"}
+_OPTIONAL = {
+    "bit_flip", "bounded", "footnote", "top_k", "n_queries", "figure_se", "per_query",
+    "transfer", "curve",
+}  # fmt: skip
 _PROVENANCE: dict[str, tuple[str, bool]] = {
     "config_hash": (STR, False), "code_commit": (STR, False), "seed": (INT, False),
     "python": (STR, False), "torch": (STR, False), "lightning": (STR, False),
@@ -124,9 +154,10 @@ def _check(value: Any, kind: str, nullable: bool, where: str) -> Any:
         INT: isinstance(value, int) and not isinstance(value, bool),
         NUM: isinstance(value, int | float) and not isinstance(value, bool),
         BOOL: isinstance(value, bool),
+        OBJ: isinstance(value, dict),
     }[kind]
     if not ok:
-        article = "an" if kind == INT else "a"
+        article = "an" if kind in (INT, OBJ) else "a"
         raise SchemaError(
             f"{where}: expected {article} {kind}, got {type(value).__name__} {value!r}"
         )
@@ -164,6 +195,10 @@ def parse_result(data: Any, source: str = "<dict>") -> CellResult:
     body = {k: v for k, v in data.items() if k != "provenance"}
     if "provenance" not in data:
         raise SchemaError(f"{source}: missing required field 'provenance'")
+    v2 = {"threat", "attack_hp", "defense_hp", "per_query", "transfer", "curve"}
+    legacy = not (v2 & set(data))  # protocol v1: read with its fields as they were
+    if legacy:
+        body = {**body, "threat": {}, "attack_hp": {}, "defense_hp": {}}
     values = _fields(body, _FIELDS, _OPTIONAL, source)
     prov = _fields(data["provenance"], _PROVENANCE, set(), f"{source}: provenance")
     if values["mode"] not in MODES:
@@ -183,15 +218,39 @@ def parse_result(data: Any, source: str = "<dict>") -> CellResult:
         value = values.get(name)
         if value is not None and not 0.0 <= value <= 1.0:
             raise SchemaError(f"{source}: field '{name}': {value} is outside [0, 1]")
+    if legacy:
+        values.update(threat=None, attack_hp=None, defense_hp=None)
+    else:
+        check_nested(values, source)
     return CellResult(**values, provenance=Provenance(**prov))
 
 
 def result_path(results_dir: str | Path, result: CellResult) -> Path:
-    """``<results_dir>/<dataset>/<bits>bit/<defense>/<attack>[-targeted].json``."""
+    """Where a cell's JSON lives under ``results_dir``.
+
+    ``<dataset>/<bits>bit/<method>-<backbone>/<profile>/top<k>-<n>q/<norm>-<eps>/<defense>/
+    <attack>[-targeted].json``, e.g. ``embedded/32bit/dpsh-small_cnn/quick/top1000-80q/
+    linf-8_255/cgat/hag.json`` (``topall`` for the full ranking, ``unknownq`` where the
+    query count is not stated).
+    """
+    if result.threat is None:  # protocol v1
+        return (
+            Path(results_dir)
+            / result.dataset
+            / f"{result.bits}bit"
+            / result.defense
+            / f"{result.column}.json"
+        )
+    top = "all" if result.top_k is None else result.top_k
+    queries = "unknown" if result.n_queries is None else result.n_queries
     return (
         Path(results_dir)
         / result.dataset
         / f"{result.bits}bit"
+        / f"{result.method}-{result.backbone}"
+        / result.profile
+        / f"top{top}-{queries}q"
+        / threat_label(result.threat, "-")
         / result.defense
         / f"{result.column}.json"
     )
@@ -217,8 +276,8 @@ def load_result(path: str | Path) -> CellResult:
     except OSError as err:
         raise SchemaError(f"{path}: cannot read: {err.strerror or err}") from None
     result = parse_result(data, str(path))
-    parts = path.parts[-4:]
     expected = result_path(Path(), result).parts
+    parts = path.parts[-len(expected) :]
     if tuple(parts) != tuple(expected):
         raise SchemaError(
             f"{path}: location does not match its fields (expected {'/'.join(expected)})"
@@ -242,6 +301,11 @@ def load_results(results_dir: str | Path) -> list[CellResult]:
 
 def dump_result(result: CellResult, results_dir: str | Path) -> Path:
     """Write ``result`` (validated first) to its path under ``results_dir``; returns the path."""
+    if result.legacy:
+        raise SchemaError(
+            f"result {result.column} of {result.defense}: a protocol-v1 record (no threat "
+            "model) is not written; re-produce it with `robust-hashing benchmark`"
+        )
     data = result.to_dict()
     parse_result(data, f"result {result.column} of {result.defense}")
     path = result_path(results_dir, result)

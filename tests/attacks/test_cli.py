@@ -116,7 +116,13 @@ def test_attack_command_writes_report(trained, tmp_path, monkeypatch, capsys) ->
     assert report["attack"] == "dhta" and report["mode"] == "targeted"
     assert report["n_queries"] == 4 and report["top_k"] == 10 and report["hp"]["steps"] == 3
     assert 0 <= report["adv_tmap"] <= 1 and targets.exists()
-    assert "adv_tmap" in capsys.readouterr().out
+    # the one evaluation path (evaluate_attack): per-query target AP, threat, effective hp
+    assert report["per_query"]["idx"] == [0, 1, 2, 3]
+    assert sum(report["per_query"]["ap"]) / 4 == pytest.approx(report["adv_tmap"])
+    assert report["threat"]["norm"] == "linf" and report["attack_hp"]["steps"] == 3
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("dhta (targeted): t-mAP@10 ") and "on 4 queries" in lines[0]
+    assert lines[-1] == f"wrote {out}" and not any("adv_tmap" in line for line in lines)
     assert not list(out.parent.glob(".*.tmp"))
 
 
@@ -176,7 +182,7 @@ def test_attack_command_stored_targets_round_trip(targeted_run, tmp_path) -> Non
 
 def test_attack_command_list_and_errors(capsys) -> None:
     assert cli.main(["--list"]) == 0
-    assert "mainstay" in capsys.readouterr().out.split()
+    assert "mainstay" in capsys.readouterr().out.split()  # details: tests/attacks/test_cli_help.py
     with pytest.raises(SystemExit):
         cli.main(["--attack", "hag"])
     with pytest.raises(SystemExit):
@@ -418,11 +424,11 @@ def test_attack_command_hp_value_refused_by_the_attack(capsys, untrained_ckpt, m
     argv = ["--checkpoint", str(untrained_ckpt), "--attack", "hag", "--accelerator", "cpu"]
 
     def refuse(*args, **kwargs):
-        raise ValueError("eps must be in [0, 1], got 3")
+        raise ValueError("steps must be at least 10, got 3")
 
     monkeypatch.setattr("robust_hashing.attacks.get_attack", refuse)
-    line = _error(capsys, [*argv, "--hp", "eps=3"], code=2)
-    assert "attack 'hag': eps must be in [0, 1], got 3" in line
+    line = _error(capsys, [*argv, "--hp", "steps=3"], code=2)
+    assert "attack 'hag': steps must be at least 10, got 3" in line
 
 
 def test_accepted_hyper_parameters_follow_kwargs_up_the_mro() -> None:
@@ -451,7 +457,8 @@ def test_attack_help_shows_defaults_and_requirements(capsys) -> None:
         cli.main(["--help"])
     assert exc.value.code == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "(default: 5000)" in out and "(default: the one the checkpoint was trained on" in out
+    assert "(default: the k the checkpoint was validated with" in out
+    assert "(default: the one the checkpoint was trained on" in out
     assert "required unless --list" in out
     for option in ("--data", "--asr-n", "--seed", "--target-seed", "--accelerator"):
         assert option in out
@@ -465,6 +472,8 @@ def test_attack_jobs_all_and_targeted() -> None:
     assert attack_jobs("hag", False) == [("hag", "untargeted")]
     assert attack_jobs("dhta", True) == [("dhta", "targeted")]
     every = attack_jobs("all", False)
-    assert len(every) == sum(len(ATTACKS.get(n).supported_modes) for n in list_attacks())
+    hashing = [n for n in list_attacks() if getattr(ATTACKS.get(n), "protocol", "") != "ranking"]
+    assert len(every) == sum(len(ATTACKS.get(n).supported_modes) for n in hashing)
+    assert not any(n.startswith("rank_") for n, _ in every)  # the ranking protocol's own attacks
     targeted = attack_jobs("all", True)
     assert targeted == [(n, m) for n, m in every if m == "targeted"] and targeted

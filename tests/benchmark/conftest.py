@@ -29,6 +29,7 @@ class FakeCatalog:
         "good": _defense("good", {"max_epochs": 1}),
         "better": _defense("better"),
         "broken": _defense("broken"),
+        "cgat": _defense("cgat"),
     }
     ATTACKS: ClassVar[dict[str, type]] = {
         "weak": _attack("weak", ("untargeted",), {"steps": 3}),

@@ -67,7 +67,7 @@ def test_accepted_hp_follows_kwargs_to_the_base_class() -> None:
     ("change", "message"),
     [
         ({"defenses": ["none", "nope"]},
-         "key 'defenses[1].name': unknown defense 'nope'; known: better, broken, good, kw, none"),
+         "key 'defenses[1].name': unknown defense 'nope'; known: better, broken, cgat, good, kw, none"),
         ({"attacks": ["weak", "zap"]}, "key 'attacks[1].name': unknown attack 'zap'; known: "),
         ({"attacks": [{"name": "weak", "mode": "targeted"}]},
          "key 'attacks[0].mode': attack 'weak' does not support targeted (supported: untargeted)"),

@@ -22,9 +22,9 @@ def test_plan_expands_all_in_dependency_order(tmp_path: Path) -> None:
     grid = make_grid(defenses="all", attacks="all", bits=[16, 32])
     cells = plan(grid, ArtefactCache(tmp_path), FakeCatalog())
     kinds = [c.kind for c in cells]
-    # per bits: 1 clean + 4 defenses × (1 + 6 attack/mode pairs)
-    assert kinds.count("clean") == 2 and kinds.count("defense") == 8
-    assert kinds.count("attack") == 2 * 4 * 6
+    # per bits: 1 clean + 5 defenses × (1 + 6 attack/mode pairs + 1 sweep)
+    assert kinds.count("clean") == 2 and kinds.count("defense") == 10
+    assert kinds.count("attack") == 2 * 5 * 6 and kinds.count("sweep") == 2 * 5
     seen: set[str] = set()
     for cell in cells:
         assert set(cell.deps) <= seen
@@ -112,3 +112,25 @@ def test_clean_key_follows_the_lists_not_where_they_live(tmp_path: Path) -> None
     lists[0].write_text(lists[0].read_text() + lists[0].read_text().splitlines()[0] + "\n")
     edited = clean(there)
     assert edited.key != first.key and edited.meta["dataset_id"] != first.meta["dataset_id"]
+
+
+def test_sweep_cells_depend_on_the_undefended_models_bounded_untargeted_attacks(
+    tmp_path: Path,
+) -> None:
+    grid = make_grid(defenses=["none", "good"], attacks=["weak", "strong", "tgt"])
+    cells = {c.id: c for c in plan(grid, ArtefactCache(tmp_path), FakeCatalog())}
+    victim = "fake-16bit-dpsh-test_cnn"
+    sweep = cells[f"sweep/{victim}/good"]
+    assert sweep.deps[0] == f"defense/{victim}/good"  # the model it scores
+    assert set(sweep.deps[1:]) == {f"attack/{victim}/{d}/{a}" for d in ("none", "good")
+                                   for a in ("weak", "strong")}  # fmt: skip
+    assert sweep.meta["source_attacks"] == {
+        a: cells[f"attack/{victim}/none/{a}"].key for a in ("weak", "strong")
+    }
+    assert set(cells[f"sweep/{victim}/none"].deps[1:]) == {
+        f"attack/{victim}/none/{a}" for a in ("weak", "strong")
+    }
+    without_none = plan(make_grid(defenses=["good"]), ArtefactCache(tmp_path), FakeCatalog())
+    assert not [c for c in without_none if c.kind == "sweep"]  # no transfer source
+    targeted_only = plan(make_grid(attacks=["tgt"]), ArtefactCache(tmp_path), FakeCatalog())
+    assert not [c for c in targeted_only if c.kind == "sweep"]

@@ -34,7 +34,10 @@ def test_smoke_grid_plans_a_plugin_on_the_fixture(monkeypatch) -> None:
         grid, ArtefactCache(ROOT / ".cache" / "unused"), RegistryCatalog(), only="example_noise"
     )
     assert [c.kind for c in cells[:2]] == ["clean", "defense"] and len(cells) > 3
-    assert all("example_noise" in c.id for c in cells[1:])
+    others = [c for c in cells[1:] if "example_noise" not in c.id]
+    # its sweep (transfer, robustness curve) also needs the undefended model's attacks
+    assert all(c.id.split("/")[2] == "none" for c in others)
+    assert any(c.kind == "sweep" and c.id.endswith("/example_noise") for c in cells)
     assert Path(grid.datasets[0].kwargs["root"], "train.txt").is_file()
 
 
@@ -45,6 +48,10 @@ def test_entries_accept_names_and_mappings() -> None:
     assert grid.defenses[1].hp == {"lam": 2.0}
     assert grid.attacks[0].mode is None and grid.attacks[1].mode == "targeted"
     assert grid.trainer["clean_epochs"] == 20 and grid.top_k == 5000
+    variant = parse_grid({**BASE, "defenses": [
+        "cgat", {"name": "cgat", "alias": "cgat_lam2", "hp": {"lam": 2.0}}]})  # fmt: skip
+    assert [(d.name, d.id, d.hp) for d in variant.defenses] == [
+        ("cgat", "cgat", {}), ("cgat", "cgat_lam2", {"lam": 2.0})]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -90,6 +97,10 @@ def test_missing_required_key_and_bad_files(tmp_path: Path) -> None:
          "key 'datasets[1].name': dataset 'embedded' is listed twice"),
         ({"bits": [32, 16, 32]}, "key 'bits[2]': 32 is listed twice"),
         ({"defenses": ["none", {"name": "none"}]}, "key 'defenses[1].name': defense 'none' is listed twice"),
+        ({"defenses": ["cgat", {"name": "cgat", "alias": "cgat"}]},
+         "key 'defenses[1].alias': defense 'cgat' is listed twice"),
+        ({"defenses": [{"name": "cgat", "alias": "a/b"}]}, "key 'defenses[0].alias': not a valid"),
+        ({"attacks": [{"name": "hag", "alias": "h2"}]}, "key 'attacks[0]': unknown keys ['alias']"),
         ({"attacks": ["hag", {"name": "hag", "mode": "untargeted"}]},
          "key 'attacks[1]': attack 'hag' is listed twice for the same mode"),
         ({"attacks": [{"name": "mainstay", "mode": "targeted"}, {"name": "mainstay", "mode": "targeted"}]},

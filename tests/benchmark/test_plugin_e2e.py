@@ -62,7 +62,18 @@ def test_example_plugin_appears_in_leaderboard(tmp_path: Path, device: str) -> N
     assert {r.defense for r in results} == {"none", "example_noise"}
     assert all(r.linf <= 8 / 255 + 1e-6 for r in results)
     assert all(r.figure_se is not None and r.figure_se >= 0 for r in results)  # over queries
-    assert frame["robust_map_se"].notna().all()
+    assert frame["min_attack_map_se"].notna().all()
+    # protocol v2 end to end: per-query worst case (one attack: the attack's own mAP), the
+    # threat model, transfer from none, the robustness curve of none's strongest attack
+    assert (frame["worst_case_map"] - frame["min_attack_map"]).abs().max() < 1e-4
+    assert all(r.threat["eps"] == pytest.approx(8 / 255) for r in results)
+    assert all(r.per_query is not None and len(r.per_query["ap"]) == r.n_queries for r in results)
+    noisy = frame.set_index("defense").loc["example_noise"]
+    assert 0 <= noisy["transfer_hag"] <= 1 and noisy["curve_attack"] == "hag"
+    curve = [noisy[f"curve_eps{n}"] for n in (2, 4, 8, 16)]
+    assert all(0 <= v <= 1 for v in curve)
+    assert curve[2] == pytest.approx(noisy["hag"], abs=1e-4)  # 8/255: the attack cell's figure
+    assert list((tmp_path / "cache" / "attack").glob("*/adversarial.pt"))  # none's, kept
     # the defended model was really trained from the clean checkpoint
     ckpts = list((tmp_path / "cache" / "defense").glob("*/model.ckpt"))
     assert len(ckpts) == 1

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +15,7 @@ from robust_hashing.benchmark.cache import DONE, ArtefactCache
 from robust_hashing.benchmark.cells import plan
 from robust_hashing.benchmark.executors import InlineExecutor, LocalExecutor
 from robust_hashing.benchmark.runner import run_grid
-from robust_hashing.leaderboard import load_results
+from robust_hashing.leaderboard import load_results, result_path
 
 from .conftest import make_grid
 
@@ -30,18 +32,36 @@ def test_inline_run_publishes_leaderboard(catalog, options) -> None:
     out = io.StringIO()
     summary = run_grid(grid, options, InlineExecutor(), catalog, stream=out)
     assert summary.exit_code == 0, summary.failures
-    # 1 clean + 3 defenses + 3 × (weak, strong, strong-targeted, tgt-targeted)
-    assert len(calls(options)) == 1 + 3 + 3 * 4
+    # 1 clean + 3 defenses + 3 × (weak, strong, strong-targeted, tgt-targeted) + 3 sweeps
+    assert len(calls(options)) == 1 + 3 + 3 * 4 + 3
     results = load_results(options.leaderboard_dir / "results")
     assert len(results) == 12
     frame = pd.read_csv(options.leaderboard_dir / "leaderboard.csv")
     assert list(frame["defense"]) == ["better", "good", "none"]  # ranked by worst case
     assert list(frame["rank"]) == [1, 2, 3]
-    assert frame.loc[0, "robust_map"] == pytest.approx(0.5)  # 0.7 - strong's 0.2
+    assert frame.loc[0, "min_attack_map"] == pytest.approx(0.5)  # 0.7 - strong's 0.2
     assert frame.loc[0, "worst_attack"] == "strong"
+    # per query (fake_steps.PATTERN) weak and strong are worst on different queries
+    weak = np.array([0.7 - 0.2, 0.7 + 0.2, 0.7 - 0.2, 0.7 + 0.2])
+    strong = np.array([0.5 + 0.1, 0.5 - 0.1, 0.5 + 0.1, 0.5 - 0.1])
+    assert frame.loc[0, "worst_case_map"] == pytest.approx(np.minimum(weak, strong).mean())
+    assert frame.loc[0, "worst_case_map"] < frame.loc[0, "min_attack_map"]
+    # transfer from none (fake: white-box + 0.05) and the curve of none's strongest attack
+    assert frame.loc[0, "transfer_strong"] == pytest.approx(0.55)
+    assert math.isnan(frame.loc[2, "transfer_strong"])  # none is its own white-box figure
+    assert set(frame["curve_attack"]) == {"strong"}
+    assert frame.loc[0, "curve_eps2"] > frame.loc[0, "curve_eps16"]
+    assert frame["flags"].isna().all()  # nothing suspicious: blank
+    curve_cell = next(r for r in results if r.defense == "better" and r.column == "strong")
+    assert curve_cell.curve is not None and curve_cell.curve["attack"] == "strong"
+    assert curve_cell.threat == {"norm": "linf", "eps": pytest.approx(8 / 255)}
+    assert (
+        '<svg xmlns="http://www.w3.org/2000/svg" class="robustness-curve"'
+        in (options.leaderboard_dir / "leaderboard.html").read_text()
+    )
     assert "tgt-targeted" in frame.columns
     assert (options.leaderboard_dir / "leaderboard.html").is_file()
-    assert "done" in out.getvalue() and "(done 16, running 0, failed 0)" in out.getvalue()
+    assert "done" in out.getvalue() and "(done 19, running 0, failed 0)" in out.getvalue()
     # the quick profile merged the attack's `quick` dict into its hyper-parameters
     weak = next(r for r in results if r.attack == "weak")
     assert weak.provenance.source == "measured"
@@ -49,6 +69,30 @@ def test_inline_run_publishes_leaderboard(catalog, options) -> None:
     # what the figures measure comes from the attack report into the JSON and the CSV
     assert (weak.top_k, weak.n_queries) == (grid.top_k, grid.max_queries or 20)
     assert set(frame["n_queries"]) == {weak.n_queries} and frame["missing"].isna().all()
+
+
+def test_defense_variants_under_aliases_run_side_by_side(catalog, options) -> None:
+    variant = {"name": "cgat", "alias": "cgat_lam2", "hp": {"lam": 2}}
+    grid = make_grid(defenses=["none", "cgat", variant], attacks=["weak", "strong"])
+    summary = run_grid(grid, options, InlineExecutor(), catalog, stream=io.StringIO())
+    assert summary.exit_code == 0, summary.failures
+    cells = {c.id: c for c in summary.cells}
+    base, alias = (cells[f"defense/fake-16bit-dpsh-test_cnn/{d}"] for d in ("cgat", "cgat_lam2"))
+    assert base.key != alias.key and base.dir != alias.dir
+    assert base.config["defense"] == alias.config["defense"] == "cgat"  # the same class
+    results = load_results(options.leaderboard_dir / "results")
+    paths = {r.defense: result_path(options.leaderboard_dir / "results", r)
+             for r in results if r.attack == "weak"}  # fmt: skip
+    assert set(paths) == {"none", "cgat", "cgat_lam2"} and len(set(paths.values())) == 3
+    assert all(p.is_file() for p in paths.values())
+    hp = {r.defense: r.defense_hp for r in results if r.attack == "weak"}
+    assert hp["cgat_lam2"] == {"name": "cgat", "lam": 2, "max_epochs": None, "precision": "32-true"}
+    assert hp["cgat"]["name"] == "cgat" and "lam" not in hp["cgat"]
+    frame = pd.read_csv(options.leaderboard_dir / "leaderboard.csv").set_index("defense")
+    assert {"cgat", "cgat_lam2"} <= set(frame.index)
+    # fake figures: lam 2 adds 0.05 × 2 to every attack's mAP
+    delta = frame.loc["cgat_lam2", "min_attack_map"] - frame.loc["cgat", "min_attack_map"]
+    assert delta == pytest.approx(0.1)
 
 
 def test_rerun_reuses_everything(catalog, options) -> None:
@@ -87,8 +131,10 @@ def test_failures_are_contained_and_reported(catalog, options) -> None:
         "defense/fake-16bit-dpsh-test_cnn/broken",
         "attack/fake-16bit-dpsh-test_cnn/broken/weak",
         "attack/fake-16bit-dpsh-test_cnn/broken/boom",
+        "sweep/fake-16bit-dpsh-test_cnn/none",  # its source attack `boom` failed
+        "sweep/fake-16bit-dpsh-test_cnn/broken",
     }
-    assert "4 cell(s) did not finish" in out.getvalue()
+    assert "6 cell(s) did not finish" in out.getvalue()
     failure = summary.failures["attack/fake-16bit-dpsh-test_cnn/none/boom"]
     assert re.match(r"exit status 1: \w+Error: .*attack bug.*; log: ", failure), failure
     log = Path(failure.split("log: ")[1])
@@ -131,7 +177,7 @@ def test_dry_run_lists_skipped_csq_cells(tmp_path: Path, capsys) -> None:
     assert skipped[0].startswith("skipped clean/embedded-48bit-csq-small_cnn and the cells")
     assert "K=48" in skipped[0]
     assert "48bit" not in out.replace(skipped[0], "")
-    assert "3 cells, 3 to run" in out  # 32 bits: clean, none, hag
+    assert "4 cells, 4 to run" in out  # 32 bits: clean, none, hag, the sweep of none
 
 
 def test_training_cells_only_run_without_a_leaderboard(catalog, options) -> None:

@@ -10,7 +10,7 @@ import pytest
 from robust_hashing.leaderboard import check_leaderboard, dump_result, parse_result
 from robust_hashing.leaderboard.cli import build_parser, main
 
-from .conftest import make_record
+from .conftest import CELL_DIR, make_record
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def error_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 def test_non_utf8_result_is_one_line(tmp_path: Path, capsys) -> None:
     board = make_board(tmp_path / "quick")
-    bad = board / "results" / "embedded" / "32bit" / "none" / "hag.json"
+    bad = board / "results" / CELL_DIR / "none" / "hag.json"
     bad.write_bytes(b'{"dataset": "\xff\xfe"}')
     capsys.readouterr()
     for argv in (["validate"], ["render", "--check"], ["render"]):

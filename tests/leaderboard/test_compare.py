@@ -45,7 +45,7 @@ def test_identical_boards_reproduce() -> None:
     cmp = compare_boards(board(), board())
     assert len(cmp.diffs) == 6 and not cmp.only_a and not cmp.only_b
     assert all(d.delta == 0 and d.clean_delta == 0 for d in cmp.diffs)
-    group = "embedded/32bit/dpsh/small_cnn/quick/topall/?q"  # no top_k, no query count
+    group = "embedded/32bit/dpsh/small_cnn/quick/linf-8_255/topall/?q"  # no top_k, no query count
     assert cmp.rankings == [(group, ["cgat", "none"], ["cgat", "none"])]
     assert cmp.diffs[0].name == f"{group}/cgat/dhta-targeted"  # sorted by name
     assert cmp.reproduced(tol=0.0, se=0.0)

@@ -17,6 +17,7 @@ def test_html_is_self_contained_with_table_and_chart() -> None:
     page = render_html(results_frame(records()), title="Test board")
     assert page.count("<tr>") == 4  # header + 3 defenses
     assert "<svg" in page and page.count("<rect") == 3
+    assert "robustness-curve" not in page  # no cell records a curve
     assert "<script>" in page and "addEventListener" in page
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # no network assets
     assert render_html(results_frame(records()), title="Test board") == page
@@ -28,7 +29,7 @@ def test_chart_whiskers_span_one_standard_error() -> None:
 
     from .conftest import make_record
 
-    cells = [  # cgat records its SE (worst case: mainstay 0.40 ± 0.05), none does not
+    cells = [  # cgat records its SE (minimum: mainstay 0.40 ± 0.05), none does not
         make_record("cgat", "hag", figure=0.50, figure_se=0.01),
         make_record("cgat", "mainstay", figure=0.40, figure_se=0.05),
         make_record("none", "hag", figure=0.05),
@@ -109,3 +110,46 @@ def test_notes_are_footnote_markers_listed_below_the_table() -> None:
     notes = re.search(r'<ol class="notes">(.*?)</ol>', page).group(1)  # type: ignore[union-attr]
     assert notes == f"<li>dhta-targeted: Table 3, eps 8</li><li>p2p-targeted: {unbounded}</li>"
     assert "notes" not in render_html(results_frame(cells[3:])).split("</table>")[1]
+
+
+def _curve_records() -> list:
+    from robust_hashing.leaderboard import parse_result
+
+    from .conftest import make_record
+
+    eps = [2 / 255, 4 / 255, 8 / 255, 16 / 255]
+    curves = {"none": [0.5, 0.3, 0.1, 0.0], "cgat": [0.7, 0.6, 0.5, 0.3]}
+    return [
+        parse_result(make_record(d, "hag", figure=v[2], curve={"attack": "hag", "eps": eps,
+                                                                "adv_map": v}))
+        for d, v in curves.items()
+    ]  # fmt: skip
+
+
+def test_robustness_curve_is_inline_svg_one_line_per_defense() -> None:
+    from robust_hashing.leaderboard.curves import curve_svg
+
+    frame = results_frame(_curve_records())
+    page = render_html(frame)
+    assert page.count('class="robustness-curve"') == 1 and "Robustness curve" in page
+    lines = dict(re.findall(r'<polyline class="curve" data-defense="(\w+)" points="([^"]+)"', page))
+    assert set(lines) == {"none", "cgat"}
+    # x: ε / 16·255 of the 386-px plot from x = 44; y: (1 − mAP) of the 208-px plot from y = 22
+    svg = curve_svg(frame, [(f"curve_eps{n}", float(n)) for n in (2, 4, 8, 16)], "t")
+    cgat = re.search(r'data-defense="cgat" points="([^"]+)"', svg).group(1)  # type: ignore[union-attr]
+    points = [tuple(map(float, p.split(","))) for p in cgat.split()]
+    expected = [(44 + n / 16 * 386, 22 + (1 - v) * 208) for n, v in
+                zip((2, 4, 8, 16), (0.7, 0.6, 0.5, 0.3), strict=True)]  # fmt: skip
+    assert points == [pytest.approx(p, abs=0.06) for p in expected]
+    assert "curve" not in render_html(results_frame(records())).replace("robustness", "")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="headless chromium not installed")
+def test_robustness_curve_is_on_the_page_in_headless_chromium(tmp_path: Path) -> None:
+    page = tmp_path / "leaderboard.html"
+    page.write_text(render_html(results_frame(_curve_records())))
+    dom = _dump_dom(page, tmp_path)
+    svg = re.search(r'<svg[^>]*class="robustness-curve".*?</svg>', dom, flags=re.DOTALL)
+    assert svg is not None and 'id="robustness-curve"' in dom
+    assert sorted(re.findall(r'data-defense="(\w+)"', svg.group(0))) == ["cgat", "none"]

@@ -18,7 +18,7 @@ from robust_hashing.leaderboard import (
 )
 from robust_hashing.leaderboard.cli import main
 
-from .conftest import make_record
+from .conftest import CELL_DIR, make_record
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {  # defense -> (hag, mainstay, dhta t-mAP)
@@ -40,18 +40,22 @@ def records() -> list:
 def test_frame_columns_rank_and_worst_case() -> None:
     frame = results_frame(records())
     assert list(frame.columns) == [
-        "dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries", "defense",
-        "rank", "clean_map", "robust_map", "robust_map_se", "worst_attack", "missing",
-        "source", "notes", "hag", "mainstay", "dhta-targeted",
+        "dataset", "bits", "method", "backbone", "profile", "threat", "top_k", "n_queries",
+        "defense", "rank", "clean_map", "worst_case_map", "worst_case_map_se",
+        "min_attack_map", "min_attack_map_se", "worst_attack", "worst_case_tmap",
+        "worst_case_tmap_se", "flags", "missing", "source", "notes", "hag", "mainstay",
+        "dhta-targeted",
     ]  # fmt: skip
     assert list(frame["defense"]) == ["saat", "cgat", "none"]
     assert list(frame["rank"]) == [1, 2, 3]
-    assert list(frame["robust_map"]) == [0.42, 0.40, 0.05]
+    assert set(frame["threat"]) == {"linf 8/255"}
+    assert list(frame["min_attack_map"]) == [0.42, 0.40, 0.05]
+    assert frame["worst_case_map"].isna().all()  # no per-query data: ranked by the minimum
     assert set(frame["worst_attack"]) == {"mainstay"}
     assert frame.loc[0, "dhta-targeted"] == 0.15
 
 
-def test_robust_map_se_is_that_of_the_worst_case_cell() -> None:
+def test_min_attack_map_se_is_that_of_the_worst_attack_cell() -> None:
     ses = {"hag": 0.03, "mainstay": 0.02, "dhta": 0.01}
     items = [
         parse_result(make_record(d, a, m, figure=f, figure_se=None if d == "none" else ses[a]))
@@ -61,8 +65,8 @@ def test_robust_map_se_is_that_of_the_worst_case_cell() -> None:
     ]  # fmt: skip
     frame = results_frame(items).set_index("defense")
     assert frame.loc["saat", "worst_attack"] == "mainstay"
-    assert frame.loc["saat", "robust_map_se"] == 0.02  # mainstay's, not hag's or dhta's
-    assert math.isnan(frame.loc["none", "robust_map_se"])  # not recorded: blank in the CSV
+    assert frame.loc["saat", "min_attack_map_se"] == 0.02  # mainstay's, not hag's or dhta's
+    assert math.isnan(frame.loc["none", "min_attack_map_se"])  # not recorded: blank in the CSV
     assert ",0.4200,0.0200,mainstay," in to_csv_text(frame.reset_index())
 
 
@@ -75,7 +79,7 @@ def test_render_is_deterministic_and_handles_missing_cells() -> None:
         assert to_csv_text(results_frame(shuffled)) == expected
     partial = results_frame([r for r in items if not (r.defense == "none" and r.attack == "hag")])
     row = partial[partial["defense"] == "none"].iloc[0]
-    assert math.isnan(row["hag"]) and row["robust_map"] == 0.05 and row["missing"] == "hag"
+    assert math.isnan(row["hag"]) and row["min_attack_map"] == 0.05 and row["missing"] == "hag"
 
 
 def test_a_row_missing_an_attack_is_ranked_after_the_complete_rows() -> None:
@@ -86,7 +90,7 @@ def test_a_row_missing_an_attack_is_ranked_after_the_complete_rows() -> None:
     assert list(frame["defense"]) == ["cgat", "none", "saat"]
     assert list(frame["rank"]) == [1, 2, 3]
     assert list(frame["missing"]) == ["", "", "mainstay"]
-    assert frame.loc[2, "robust_map"] == 0.50
+    assert frame.loc[2, "min_attack_map"] == 0.50
 
 
 def test_rows_measured_differently_are_ranked_apart() -> None:
@@ -98,10 +102,12 @@ def test_rows_measured_differently_are_ranked_apart() -> None:
     assert list(frame["top_k"]) == [1000, 5000] and list(frame["rank"]) == [1, 1]
     assert list(frame["n_queries"]) == [40, 40] and set(frame["missing"]) == {""}
     text = to_csv_text(frame)
-    assert text.splitlines()[1].startswith("embedded,32,dpsh,small_cnn,quick,1000,40,cgat,1,")
+    row = "embedded,32,dpsh,small_cnn,quick,linf 8/255,1000,40,cgat,1,"
+    assert text.splitlines()[1].startswith(row)
     unstated = results_frame([parse_result(make_record())])  # a paper that states neither
     assert unstated["top_k"].isna().all()
-    assert to_csv_text(unstated).splitlines()[1].startswith("embedded,32,dpsh,small_cnn,quick,,,")
+    line = to_csv_text(unstated).splitlines()[1]
+    assert line.startswith("embedded,32,dpsh,small_cnn,quick,linf 8/255,,,")
 
 
 def test_source_column_marks_reported_figures() -> None:
@@ -157,7 +163,7 @@ def test_write_check_and_cli(tmp_path: Path) -> None:
     html.write_text(html.read_text().replace("<h1>", "<h1>stale "))
     assert "leaderboard.html differs from the JSONs" in check_leaderboard(tmp_path)
     assert main(["render", "--dir", str(tmp_path)]) == 0 and check_leaderboard(tmp_path) is None
-    (tmp_path / "results" / "embedded" / "32bit" / "none" / "hag.json").write_text("{}")
+    (tmp_path / "results" / CELL_DIR / "none" / "hag.json").write_text("{}")
     assert main(["validate", "--dir", str(tmp_path)]) == 1
 
 
