@@ -1,7 +1,9 @@
 """``robust-hashing leaderboard {render,validate}``.
 
-* ``render [--dir leaderboard] [--check]``: rebuild ``leaderboard.csv`` and ``leaderboard.html``
-  from ``<dir>/results``; with ``--check`` write nothing and exit 1 if either is stale (CI).
+* ``render [--dir leaderboard] [--check] [--markdown README.md]``: rebuild ``leaderboard.csv``
+  and ``leaderboard.html`` from ``<dir>/results`` and the markdown tables generated from them
+  (:mod:`robust_hashing.leaderboard.readme`); with ``--check`` write nothing and exit 1 if any
+  is stale (CI).
 * ``validate [--dir leaderboard]``: load every result JSON and report the first schema error.
 * ``compare REFERENCE RERUN [--tol T] [--se K]``: does a re-run reproduce a board
   (:mod:`robust_hashing.leaderboard.compare`); exit 1 if not.
@@ -25,14 +27,16 @@ from robust_hashing.leaderboard.compare import (
     comparison_figure,
     comparison_text,
 )
+from robust_hashing.leaderboard.readme import sync_markdown
 from robust_hashing.leaderboard.render import check_leaderboard, write_leaderboard
 from robust_hashing.leaderboard.schema import SchemaError, load_results
 
 DESCRIPTION = """\
 Validate and render the leaderboard.
 
-  render [--dir DIR] [--check]  rebuild leaderboard.csv and leaderboard.html from DIR/results;
-                                with --check write nothing and exit 1 if either is stale (CI)
+  render [--dir DIR] [--check]  rebuild leaderboard.csv and leaderboard.html from DIR/results,
+                                and the tables of README.md (--markdown) generated from them;
+                                with --check write nothing and exit 1 if any is stale (CI)
   validate [--dir DIR]          load every result JSON and report the first schema error
   compare REFERENCE RERUN       does RERUN reproduce REFERENCE? per cell, figure and clean
                                 mAP within max(--tol, --se x standard error), and the same
@@ -58,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--title", default=None,
                         help="HTML title of one leaderboard (default: from the folder name)")  # fmt: skip
     render.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if the CSV or HTML is out of date")  # fmt: skip
+                        help="write nothing; exit 1 if the CSV, HTML or a markdown table is out of date")  # fmt: skip
+    render.add_argument("--markdown", type=Path, default=None, metavar="MD",
+                        help="markdown file whose '<!-- leaderboard: DIR -->' blocks are "
+                        "generated from the boards rendered (default: README.md if present)")  # fmt: skip
     validate = sub.add_parser("validate", help="validate every result JSON")
     validate.add_argument("--dir", default=Path("leaderboard"), type=Path, help=DIR_HELP)
     compare = sub.add_parser(
@@ -124,6 +131,16 @@ def leaderboard_folders(root: Path) -> list[Path]:
     return folders
 
 
+def _markdown(args: argparse.Namespace) -> Path | None:
+    """The markdown file whose leaderboard blocks ``render`` keeps current, if any."""
+    if args.markdown is not None:
+        if not args.markdown.is_file():
+            raise SchemaError(f"{args.markdown}: no such markdown file (--markdown)")
+        return Path(args.markdown)
+    default = Path("README.md")
+    return default if default.is_file() else None
+
+
 def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
     """Run ``action`` on one leaderboard folder; returns its exit status."""
     if action == "validate":
@@ -134,8 +151,11 @@ def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
         print(f"error: {folder / 'results'}: no result files to render (run the benchmark "
               "first)", file=sys.stderr)  # fmt: skip
         return 1
+    markdown = _markdown(args)
     if args.check:
         problem = check_leaderboard(folder)
+        if not problem and markdown is not None:
+            problem = sync_markdown(markdown, check=True, boards=[folder])
         if problem:
             print(problem, file=sys.stderr)
             return 1
@@ -143,6 +163,8 @@ def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
         return 0
     frame = write_leaderboard(folder, title=args.title)
     print(f"wrote {folder / 'leaderboard.csv'} and leaderboard.html ({len(frame)} rows)")
+    if markdown is not None and (message := sync_markdown(markdown, boards=[folder])):
+        print(message)
     return 0
 
 

@@ -35,10 +35,12 @@ SUMMARY = [
     ("min_attack_map", "worst attack"),
     ("robust_map", "worst attack"),
     ("worst_case_tmap", "worst-case t-mAP ↓"),
+    ("transfer_min", "transfer (worst)"),
     ("ers", "ERS"),
     ("flags", "flags"),
 ]
-ID_COLUMNS = ["dataset", "bits", "method", "backbone", "profile", "top_k", "n_queries"]
+ID_COLUMNS = ["dataset", "bits", "method", "backbone", "profile", "threat", "top_k", "n_queries"]
+TRANSFER_PREFIX = "transfer_"
 
 
 def _fmt(value: object, se: object = None) -> str:
@@ -53,7 +55,14 @@ def _fmt(value: object, se: object = None) -> str:
 
 
 def markdown_table(frame: pd.DataFrame) -> str:
-    """One markdown table per group of the board: the summary columns, one row per defense."""
+    """One markdown table per group of the board: the summary columns, one row per defense.
+
+    ``transfer (worst)`` is the lowest of a row's ``transfer_*`` figures (the strongest
+    attack transferred from the undefended model), when the board has a transfer track.
+    """
+    transfer = [c for c in frame.columns if c.startswith(TRANSFER_PREFIX)]
+    if transfer:
+        frame = frame.assign(transfer_min=frame[transfer].min(axis=1, skipna=True))
     columns: list[tuple[str, str]] = []
     for name, header in SUMMARY:
         if name in frame.columns and header not in [h for _, h in columns]:
@@ -84,16 +93,19 @@ def _block_text(markdown: Path, board: str) -> str:
     return markdown_table(frame)
 
 
-def sync_markdown(markdown: str | Path, *, check: bool = False) -> str | None:
+def sync_markdown(
+    markdown: str | Path, *, check: bool = False, boards: list[Path] | None = None
+) -> str | None:
     """Regenerate every leaderboard block of ``markdown``.
 
     Args:
         markdown: the markdown file.
         check: write nothing; report the first stale block instead.
+        boards: only the blocks naming one of these board folders (default: every block).
 
     Returns:
-        None when every block is current (or was rewritten); with ``check``, a one-line
-        message naming the file and the stale board.
+        None when every block was current; otherwise a one-line message naming the file and
+        the first stale board (with ``check``: which is stale; without: which was rewritten).
 
     Raises:
         FileNotFoundError: a block names a board folder without ``leaderboard.csv``.
@@ -101,8 +113,11 @@ def sync_markdown(markdown: str | Path, *, check: bool = False) -> str | None:
     path = Path(markdown)
     text = path.read_text(encoding="utf-8")
     stale: list[str] = []
+    wanted = None if boards is None else {b.resolve() for b in boards}
 
     def _replace(match: re.Match[str]) -> str:
+        if wanted is not None and (path.parent / match["board"]).resolve() not in wanted:
+            return match[0]
         body = _block_text(path, match["board"])
         if body != match["body"]:
             stale.append(match["board"])
@@ -115,4 +130,4 @@ def sync_markdown(markdown: str | Path, *, check: bool = False) -> str | None:
         )
     if new != text:
         write_text_atomic(path, new)
-    return None
+    return f"{path}: rewrote the table of {', '.join(stale)}" if stale else None

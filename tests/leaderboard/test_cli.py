@@ -118,6 +118,25 @@ def test_default_dir_is_the_committed_leaderboards(capsys, monkeypatch) -> None:
     assert main(["render", "--check"]) == 0, capsys.readouterr().err
 
 
+def test_render_keeps_the_markdown_table_current(tmp_path: Path, capsys) -> None:
+    """`render` writes the README block of the board it renders; `--check` fails when stale."""
+    board = make_board(tmp_path / "quick")
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n<!-- leaderboard: quick -->\nstale\n<!-- /leaderboard -->\n")
+    argv = ["render", "--dir", str(board), "--markdown", str(readme)]
+    assert main([*argv, "--check"]) == 1
+    assert (
+        error_lines(capsys)[-1] == f"{readme}: the table of quick is stale (run leaderboard render)"
+    )
+    assert main(argv) == 0
+    assert "| rank | defense |" in readme.read_text() and "stale" not in readme.read_text()
+    assert main([*argv, "--check"]) == 0
+    readme.write_text(readme.read_text().replace("| 1 |", "| 9 |"))  # a hand edit
+    assert main([*argv, "--check"]) == 1
+    assert main(["render", "--dir", str(board), "--markdown", str(tmp_path / "no.md")]) == 1
+    assert "no.md: no such markdown file" in error_lines(capsys)[-1]
+
+
 def test_help_keeps_the_layout_and_shows_defaults(capsys) -> None:
     text = build_parser().format_help()
     assert "\n  render [--dir DIR] [--check]" in text and "\n  validate [--dir DIR]" in text

@@ -29,7 +29,7 @@ def _board(tmp_path: Path) -> Path:
 def test_sync_writes_the_table_from_the_csv(tmp_path: Path) -> None:
     readme = _board(tmp_path)
     assert sync_markdown(readme, check=True) is not None  # "old" is stale
-    assert sync_markdown(readme) is None
+    assert "rewrote the table of leaderboard/quick" in (sync_markdown(readme) or "")
     text = readme.read_text()
     assert "| 1 | cgat | 0.800 | 0.412 ± 0.030 | 0.450 |" in text
     assert "| 2 | none | 0.810 | 0.200 ± 0.020 | 0.250 | low-clean |" in text
@@ -67,3 +67,31 @@ def test_table_groups_rows_and_skips_absent_columns() -> None:
     text = markdown_table(frame)
     assert text.count("| rank | defense | clean mAP |") == 2
     assert "*dataset a*" in text and "*dataset b*" in text
+
+
+def test_only_the_named_boards_are_synced(tmp_path: Path) -> None:
+    readme = _board(tmp_path)
+    other = tmp_path / "elsewhere"
+    assert sync_markdown(readme, check=True, boards=[other]) is None  # not this block
+    assert sync_markdown(readme, boards=[other]) is None
+    assert "\nold\n" in readme.read_text()
+    board = tmp_path / "leaderboard" / "quick"
+    assert sync_markdown(readme, check=True, boards=[board]) is not None
+    sync_markdown(readme, boards=[board])
+    assert "\nold\n" not in readme.read_text()
+
+
+def test_transfer_column_is_the_lowest_transfer_figure() -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "defense": ["cgat", "none"],
+            "rank": [1, 2],
+            "transfer_hag": [0.61, 0.30],
+            "transfer_mainstay": [0.52, float("nan")],
+        }
+    )
+    text = markdown_table(frame)
+    assert "| rank | defense | transfer (worst) |" in text
+    assert "| 1 | cgat | 0.520 |" in text and "| 2 | none | 0.300 |" in text
