@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 # Imported here, at collection, Lightning binds its console log handler to pytest's
-# session-wide stderr; imported first inside a test, it would bind to that test's capsys
+# run-wide stderr; imported first inside a test, it would bind to that test's capsys
 # stream, closed afterwards, and later tests' info lines would end in "Logging error".
 os.environ.setdefault("WANDB_MODE", "disabled")
 
