@@ -71,12 +71,19 @@ def anchor_codes(
     db_labels: Tensor,
     n_t: int,
     generator: torch.Generator | None = None,
+    *,
+    replace: bool = False,
 ) -> Tensor:
     """DHTA/P2P anchor codes: component-wise vote a = sgn Σ b_i over ``n_t`` database codes.
 
-    The n_t items are drawn (without replacement, seeded by ``generator``) among database
-    rows whose label **equals** the target label; if fewer exist, all are used; if none,
-    the rows with the largest label overlap are the candidates (spec §5.4 and §5.1, ours).
+    The candidates are the database rows whose label **equals** the target label or, if
+    none does, the rows with the largest label overlap (spec §5.4 and §5.1, ours). The n_t
+    items are drawn among them, seeded by ``generator``:
+
+    * ``replace=False`` (default): without replacement; if fewer than n_t candidates exist,
+      all are used (DHTA-master);
+    * ``replace=True``: n_t uniform draws with replacement; a row drawn k times votes k
+      times, and n_t codes vote even when fewer candidates exist (SAAT's port).
 
     Args:
         target_labels: m×C target labels.
@@ -84,9 +91,10 @@ def anchor_codes(
         db_labels: D×C database labels.
         n_t: number of codes voted (1 = P2P, 9 = DHTA).
         generator: torch generator for the draws (CPU).
+        replace: draw with replacement.
 
     Returns:
-        m×K ±1 float codes.
+        m×K ±1 float codes (sgn(0) = +1).
     """
     if n_t < 1:
         raise ValueError(f"n_t must be >= 1, got {n_t}")
@@ -95,8 +103,12 @@ def anchor_codes(
     overlap = t @ dl.t()
     best = overlap == overlap.max(dim=1, keepdim=True).values
     candidates = torch.where(equal.any(dim=1, keepdim=True), equal, best).float()
-    # Random keys; non-candidates sink to the bottom; take the n_t highest-keyed candidates.
-    keys = torch.rand(candidates.shape, generator=generator) + candidates * 2.0
-    top = keys.topk(min(n_t, keys.shape[1]), dim=1).indices
-    chosen = torch.zeros_like(candidates).scatter_(1, top, 1.0) * candidates
-    return sign(chosen.to(db_codes.device) @ db_codes.float())
+    if replace:
+        drawn = torch.multinomial(candidates, n_t, replacement=True, generator=generator)
+        votes = torch.zeros_like(candidates).scatter_add_(1, drawn, torch.ones(drawn.shape))
+    else:
+        # Random keys; non-candidates sink to the bottom; take the n_t highest-keyed ones.
+        keys = torch.rand(candidates.shape, generator=generator) + candidates * 2.0
+        top = keys.topk(min(n_t, keys.shape[1]), dim=1).indices
+        votes = torch.zeros_like(candidates).scatter_(1, top, 1.0) * candidates
+    return sign(votes.to(db_codes.device) @ db_codes.float())

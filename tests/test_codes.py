@@ -132,6 +132,51 @@ def test_anchor_falls_back_to_largest_overlap() -> None:
     assert torch.equal(a2[0], sign(db_codes[5:10].sum(0)))
 
 
+def _anchors_with_replacement_by_hand(
+    targets: torch.Tensor, db_codes: torch.Tensor, db_labels: torch.Tensor, n_t: int, seed: int
+) -> torch.Tensor:
+    """With-replacement anchors, row by row in Python.
+
+    The candidate rows are found by loops (equal labels, else largest overlap); the seeded
+    draw is one ``torch.multinomial`` over the m×D candidate indicator, with replacement
+    (what fixes which rows a seed draws); the votes are counted by hand, sgn(0) = +1.
+    """
+    t_rows, l_rows = targets.tolist(), db_labels.tolist()
+    weights = torch.zeros(len(t_rows), len(l_rows))
+    for i, t in enumerate(t_rows):
+        rows = [j for j, lab in enumerate(l_rows) if lab == t]
+        if not rows:
+            overlap = [sum(a * b for a, b in zip(t, lab, strict=True)) for lab in l_rows]
+            rows = [j for j, o in enumerate(overlap) if o == max(overlap)]
+        weights[i, rows] = 1.0
+    gen = torch.Generator().manual_seed(seed)
+    drawn = torch.multinomial(weights, n_t, replacement=True, generator=gen)
+    out = []
+    for picks in drawn.tolist():
+        total = [0.0] * db_codes.shape[1]
+        for j in picks:
+            total = [s + c for s, c in zip(total, db_codes[j].tolist(), strict=True)]
+        out.append([1.0 if s >= 0 else -1.0 for s in total])
+    return torch.tensor(out)
+
+
+@pytest.mark.parametrize("n_t", [1, 2, 9])
+def test_anchor_with_replacement_matches_a_draw_by_hand(n_t: int) -> None:
+    for seed in range(5):
+        db_codes, db_labels = _bank(40, 12, 4, seed=100 + seed)
+        targets = (torch.rand(25, 4, generator=torch.Generator().manual_seed(seed)) < 0.4).float()
+        gen = torch.Generator().manual_seed(seed)
+        got = anchor_codes(targets, db_codes, db_labels, n_t, gen, replace=True)
+        expected = _anchors_with_replacement_by_hand(targets, db_codes, db_labels, n_t, seed)
+        assert torch.equal(got, expected), (seed, n_t)
+        # without replacement stays the default
+        default = anchor_codes(targets, db_codes, db_labels, n_t, torch.Generator().manual_seed(0))
+        explicit = anchor_codes(
+            targets, db_codes, db_labels, n_t, torch.Generator().manual_seed(0), replace=False
+        )
+        assert torch.equal(default, explicit)
+
+
 def test_exact_tie_gives_plus_one():
     """sgn(0) = +1: one positive and one negative with opposite codes tie on every bit."""
     from robust_hashing.codes import center_codes, mainstay_codes

@@ -8,9 +8,9 @@ Sampling (``replace``): **with replacement by default**, as SAAT's re-implementa
 (xandery-geek/SAAT ``dhta.py``: ``np.random.choice(candidates, size=n_t)``), the source of
 our reference numbers (SAAT Table I): n_t uniform draws, a row drawn twice votes twice, and
 n_t codes vote even when fewer candidates exist. ``replace=False`` samples without
-replacement, as the official jiawangbai/DHTA-master (``replace=False``), through
-:func:`robust_hashing.codes.anchor_codes` (all candidates vote if fewer than n_t exist, ours;
-DHTA-master only targets labels with more than n_t items).
+replacement, as the official jiawangbai/DHTA-master (``replace=False``; all candidates vote
+if fewer than n_t exist, ours; DHTA-master only targets labels with more than n_t items).
+Both draws are :func:`robust_hashing.codes.anchor_codes`.
 
 The attack minimises −(1/K)·h_α(x′)ᵀa, averaged over the batch, by sign-PGD with step 1/255,
 2000 iterations, no random start and the A10 schedule (the original DHTA schedule).
@@ -33,41 +33,12 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.pgd import SignPGDAttack
 from robust_hashing.codes import anchor_codes
-from robust_hashing.ops import sign
 
 
-def anchor_codes_with_replacement(
-    target_labels: Tensor,
-    db_codes: Tensor,
-    db_labels: Tensor,
-    n_t: int,
-    generator: torch.Generator | None = None,
-) -> Tensor:
-    """Anchors a = sgn Σ b_i over ``n_t`` rows drawn uniformly **with replacement**.
-
-    The candidates are the database rows whose label equals the target label, or, if none
-    does, those of largest label overlap (the rule of
-    :func:`robust_hashing.codes.anchor_codes`). A row drawn k times votes k times.
-
-    Returns:
-        m×K ±1 float codes (sgn(0) = +1).
-    """
-    if n_t < 1:
-        raise ValueError(f"n_t must be >= 1, got {n_t}")
-    t, dl = target_labels.float().cpu(), db_labels.float().cpu()
-    equal = (t.unsqueeze(1) == dl.unsqueeze(0)).all(dim=2)
-    overlap = t @ dl.t()
-    best = overlap == overlap.max(dim=1, keepdim=True).values
-    candidates = torch.where(equal.any(dim=1, keepdim=True), equal, best).float()
-    drawn = torch.multinomial(candidates, n_t, replacement=True, generator=generator)
-    votes = torch.zeros_like(candidates).scatter_add_(1, drawn, torch.ones(drawn.shape))
-    return sign(votes.to(db_codes.device) @ db_codes.float())
-
-
-@register_attack("p2p")
+@ATTACKS.register("p2p")
 class P2P(SignPGDAttack):
     """Targeted anchor-code attack with ``n_t`` voted database codes.
 
@@ -110,8 +81,9 @@ class P2P(SignPGDAttack):
             raise ValueError(f"attack {self.name!r} needs target labels")
         ctx = self.requires_context()
         gen = torch.Generator().manual_seed(self.seed)
-        draw = anchor_codes_with_replacement if self.replace else anchor_codes
-        return draw(targets, ctx.db_codes, ctx.db_labels, self.n_t, gen)
+        return anchor_codes(
+            targets, ctx.db_codes, ctx.db_labels, self.n_t, gen, replace=self.replace
+        )
 
     def loss(self, h: Tensor, guide: Tensor) -> Tensor:
         """−(1/K)·hᵀa averaged over the batch."""

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from robust_hashing.attacks.base import AttackContext, HashAttack
+from robust_hashing.constants import DEFAULT_EPS
 from robust_hashing.models import HashNet
 from robust_hashing.ops import anneal_a10
 
@@ -25,7 +26,7 @@ def pgd(
     images: Tensor,
     loss_fn: LossFn,
     *,
-    eps: float = 8 / 255,
+    eps: float = DEFAULT_EPS,
     step: float = 2 / 255,
     steps: int = 7,
     random_start: bool = True,
@@ -63,11 +64,12 @@ def a10_alpha(steps: int) -> Callable[[int], float]:
     return lambda t: anneal_a10(t, steps)
 
 
-class SignPGDAttack(HashAttack):
-    """Base of the sign-PGD attacks: a guide code per query and a loss on h_α(x′).
+class SignPGDBase(HashAttack):
+    """The sign-PGD parameters (``steps``, ``step``, ``random_start``) and a run of :func:`pgd`.
 
-    Subclasses implement :meth:`guide` (m×K ±1 codes) and :meth:`loss`; the run is
-    :func:`pgd` with the A10 schedule over ``steps`` iterations.
+    Shared by :class:`SignPGDAttack` and the ranking attacks
+    (:class:`robust_hashing.attacks.ranking.base.RankingAttack`); a subclass changes the
+    defaults by re-declaring the keyword and passing it on.
 
     Args:
         model, context, targeted, eps, seed: see :class:`HashAttack`.
@@ -76,15 +78,13 @@ class SignPGDAttack(HashAttack):
         random_start: start from a uniform point of the ε-ball (else δ₀ = 0).
     """
 
-    quick: ClassVar[dict[str, Any]] = {"steps": 20}
-
     def __init__(
         self,
         model: HashNet,
         context: AttackContext | None = None,
         *,
         targeted: bool = False,
-        eps: float = 8 / 255,
+        eps: float = DEFAULT_EPS,
         seed: int = 0,
         steps: int = 100,
         step: float = 1 / 255,
@@ -92,6 +92,29 @@ class SignPGDAttack(HashAttack):
     ) -> None:
         super().__init__(model, context, targeted=targeted, eps=eps, seed=seed)
         self.steps, self.step, self.random_start = steps, step, random_start
+
+    def run_pgd(self, images: Tensor, loss_fn: LossFn) -> Tensor:
+        """:func:`pgd` on ``loss_fn`` with the attack's budget, step, iterations and start."""
+        return pgd(
+            images,
+            loss_fn,
+            eps=self.eps,
+            step=self.step,
+            steps=self.steps,
+            random_start=self.random_start,
+            generator=self.generator,
+        )
+
+
+class SignPGDAttack(SignPGDBase):
+    """Base of the sign-PGD attacks: a guide code per query and a loss on h_α(x′).
+
+    Subclasses implement :meth:`guide` (m×K ±1 codes) and :meth:`loss`; the run is
+    :func:`pgd` with the A10 schedule over ``steps`` iterations. Arguments: see
+    :class:`SignPGDBase`.
+    """
+
+    quick: ClassVar[dict[str, Any]] = {"steps": 20}
 
     @abstractmethod
     def guide(self, images: Tensor, labels: Tensor, targets: Tensor | None) -> Tensor:
@@ -108,12 +131,4 @@ class SignPGDAttack(HashAttack):
         def closure(adv: Tensor, t: int) -> Tensor:
             return self.loss(self.model(adv, self.alpha(t, self.steps))[1], guide)
 
-        return pgd(
-            images,
-            closure,
-            eps=self.eps,
-            step=self.step,
-            steps=self.steps,
-            random_start=self.random_start,
-            generator=self.generator,
-        )
+        return self.run_pgd(images, closure)

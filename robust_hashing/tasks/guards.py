@@ -5,7 +5,11 @@
 
 * a NaN or infinite loss, or weights that became non-finite after an optimiser step, stop
   ``fit`` with a one-line :class:`NonFiniteError`; the checkpoints written before stay as
-  they are, and a checkpoint of non-finite weights is never written;
+  they are, and a checkpoint of non-finite weights is never written. The loss is checked
+  at every step; the weights (a device synchronisation) every ``check_every`` optimiser
+  steps, before every validation run of ``fit`` and at the end of every training epoch,
+  i.e. before the ``ModelCheckpoint`` saves of those hooks (Lightning runs checkpoint
+  callbacks last), and in every full checkpoint written;
 * the hyper-parameters written into a checkpoint are made plain (see
   :func:`~robust_hashing.tasks.safe_load.plain`), so ``torch.load(weights_only=True)``
   reads every checkpoint the package writes.
@@ -21,6 +25,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from torch import Tensor
 
 from robust_hashing.tasks.safe_load import plain
@@ -29,13 +34,30 @@ from robust_hashing.tasks.weights import non_finite
 CHANCE_MARGIN = 0.05
 """A clean mAP within this share of the way from chance level to 1 is "at chance"."""
 
+DEFAULT_CHECK_EVERY = 50
+"""Optimiser steps between two checks of the weights by :class:`TrainingGuard`."""
+
 
 class NonFiniteError(ValueError):
     """Training or encoding met a NaN or infinite value (one-line message)."""
 
 
 class TrainingGuard(L.Callback):
-    """Stop training on a non-finite loss or weights; write checkpoints of plain values."""
+    """Stop training on a non-finite loss or weights; write checkpoints of plain values.
+
+    Args:
+        check_every: check the weights every this many optimiser steps (besides before
+            every validation run of ``fit`` and at every training-epoch end).
+
+    Raises:
+        ValueError: if ``check_every`` < 1.
+    """
+
+    def __init__(self, check_every: int = DEFAULT_CHECK_EVERY) -> None:
+        if check_every < 1:
+            raise ValueError(f"check_every must be >= 1, got {check_every}")
+        self.check_every = check_every
+        self._checked_step = 0  # the global step of the last periodic check
 
     def on_before_backward(
         self, trainer: L.Trainer, pl_module: L.LightningModule, loss: Tensor
@@ -52,12 +74,20 @@ class TrainingGuard(L.Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        """Refuse to go on with weights that an optimiser step made non-finite."""
-        params = [p.detach() for p in pl_module.parameters()]
-        if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
-            bad = non_finite(dict(pl_module.named_parameters()))
-            names = ", ".join(repr(k) for k in bad[:3]) + (" …" if len(bad) > 3 else "")
-            raise NonFiniteError(_stopped(trainer, pl_module, f"non-finite weights ({names})"))
+        """Check the weights every ``check_every`` optimiser steps (once per step)."""
+        step = trainer.global_step
+        if step != self._checked_step and step % self.check_every == 0:
+            self._checked_step = step
+            check_finite_weights(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Check the weights before a validation run of ``fit``, whose end may save them."""
+        if trainer.state.fn == TrainerFn.FITTING and not trainer.sanity_checking:
+            check_finite_weights(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Check the weights at the end of every training epoch, before its checkpoint."""
+        check_finite_weights(trainer, pl_module)
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
@@ -69,6 +99,19 @@ class TrainingGuard(L.Callback):
         bad = non_finite(checkpoint.get("state_dict", {}))
         if bad:
             raise NonFiniteError(_stopped(trainer, pl_module, f"non-finite weights ({bad[0]!r})"))
+
+
+def check_finite_weights(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    """Refuse to go on with weights that became non-finite (one device synchronisation).
+
+    Raises:
+        NonFiniteError: naming up to three non-finite parameters.
+    """
+    params = [p.detach() for p in pl_module.parameters()]
+    if params and not bool(torch.stack([torch.isfinite(p).all() for p in params]).all()):
+        bad = non_finite(dict(pl_module.named_parameters()))
+        names = ", ".join(repr(k) for k in bad[:3]) + (" …" if len(bad) > 3 else "")
+        raise NonFiniteError(_stopped(trainer, pl_module, f"non-finite weights ({names})"))
 
 
 def _stopped(trainer: L.Trainer, pl_module: L.LightningModule, what: str) -> str:

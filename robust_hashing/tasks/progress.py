@@ -9,7 +9,7 @@ all when the run ends in under :data:`BAR_DELAY_S` seconds.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm, convert_inf
@@ -18,12 +18,22 @@ from tqdm import tqdm
 #: A run shorter than this draws no bar.
 BAR_DELAY_S = 1.0
 
+Stage = Literal["predict", "test"]
+"""``trainer.predict`` (an encode) or ``trainer.test`` (an attack run)."""
 
-def _dataset_size(loaders: Any) -> int | None:
-    loader = loaders[0] if isinstance(loaders, (list, tuple)) and loaders else loaders
+#: How each stage's bar is named: ``<verb> <N> <noun>``.
+_WHAT: dict[Stage, tuple[str, str]] = {
+    "predict": ("encoding", "items"),
+    "test": ("attacking", "queries"),
+}
+
+
+def _dataset_size(loaders: Any, index: int) -> int | None:
+    """Size of the dataset of loader ``index`` of ``loaders`` (one loader or a sequence)."""
     try:
+        loader = loaders[index] if isinstance(loaders, (list, tuple)) else loaders
         return len(loader.dataset)
-    except (AttributeError, TypeError):
+    except (AttributeError, TypeError, IndexError):
         return None
 
 
@@ -57,31 +67,40 @@ class EncodeProgressBar(TQDMProgressBar):
         """The attack bar: drawn only once it has run for :data:`BAR_DELAY_S`."""
         return self._bar("attacking")
 
-    def _start(self, bar: tqdm[Any], total: float | None, loaders: Any, what: str) -> None:
-        """Set the bar's length and name it by its size, without drawing it."""
+    def _stage_bar(self, stage: Stage) -> tqdm[Any]:
+        return self.predict_progress_bar if stage == "predict" else self.test_progress_bar
+
+    def _start(self, trainer: Any, stage: Stage, dataloader_idx: int) -> None:
+        """On a new data loader, reset the ``stage`` bar and name it by the loader's size.
+
+        The bar is not drawn here (tqdm draws it once the run has lasted the delay).
+        """
+        if not self.has_dataloader_changed(dataloader_idx):
+            return
+        if stage == "predict":
+            total = self.total_predict_batches_current_dataloader
+            loaders = trainer.predict_dataloaders
+        else:
+            total = self.total_test_batches_current_dataloader
+            loaders = trainer.test_dataloaders
+        bar = self._stage_bar(stage)
         bar.total = convert_inf(total)
         bar.n = 0
-        size = _dataset_size(loaders)
-        verb, noun = what.split()
+        size = _dataset_size(loaders, dataloader_idx)
+        verb, noun = _WHAT[stage]
         bar.set_description(verb if size is None else f"{verb} {size} {noun}", False)
 
     def on_predict_batch_start(
         self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
         """Start a new encode bar on each data loader."""
-        if self.has_dataloader_changed(dataloader_idx):
-            total = self.total_predict_batches_current_dataloader
-            loaders = trainer.predict_dataloaders
-            self._start(self.predict_progress_bar, total, loaders, "encoding items")
+        self._start(trainer, "predict", dataloader_idx)
 
     def on_test_batch_start(
         self, trainer: Any, pl_module: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
     ) -> None:
         """Start a new attack bar on each data loader."""
-        if self.has_dataloader_changed(dataloader_idx):
-            total = self.total_test_batches_current_dataloader
-            loaders = trainer.test_dataloaders
-            self._start(self.test_progress_bar, total, loaders, "attacking queries")
+        self._start(trainer, "test", dataloader_idx)
 
     def on_predict_batch_end(
         self,
@@ -93,7 +112,7 @@ class EncodeProgressBar(TQDMProgressBar):
         dataloader_idx: int = 0,
     ) -> None:
         """Advance the bar; tqdm draws it only after the delay."""
-        _advance(self.predict_progress_bar, batch_idx + 1)
+        _advance(self._stage_bar("predict"), batch_idx + 1)
 
     def on_test_batch_end(
         self,
@@ -105,7 +124,7 @@ class EncodeProgressBar(TQDMProgressBar):
         dataloader_idx: int = 0,
     ) -> None:
         """Advance the bar; tqdm draws it only after the delay."""
-        _advance(self.test_progress_bar, batch_idx + 1)
+        _advance(self._stage_bar("test"), batch_idx + 1)
 
 
 def _advance(bar: tqdm[Any], n: int) -> None:

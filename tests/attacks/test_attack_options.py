@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from robust_hashing.attacks import get_attack, tha
-from robust_hashing.attacks.p2p import anchor_codes_with_replacement
 from robust_hashing.attacks.tha import training_pool
 from robust_hashing.codes import anchor_codes
 
@@ -47,17 +46,17 @@ def _db() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 def test_anchor_sampling_with_replacement() -> None:
     codes, labels, targets = _db()
     gen = torch.Generator().manual_seed(0)
-    anchors = anchor_codes_with_replacement(targets, codes, labels, 9, gen)
+    anchors = anchor_codes(targets, codes, labels, 9, gen, replace=True)
     # 9 draws (odd) from two opposite codes: the majority code, each seen in some rows
     assert {tuple(a.tolist()) for a in anchors} == {(1.0,) * 4, (-1.0,) * 4}
     without = anchor_codes(targets, codes, labels, 9, torch.Generator().manual_seed(0))
     assert (without == 1).all()  # both rows vote once: sgn(0) = +1 everywhere
-    single = anchor_codes_with_replacement(torch.tensor([[0.0, 1]]), codes, labels, 3, gen)
+    single = anchor_codes(torch.tensor([[0.0, 1]]), codes, labels, 3, gen, replace=True)
     assert torch.equal(single, codes[2:])  # one candidate drawn three times
-    none_equal = anchor_codes_with_replacement(torch.tensor([[1.0, 1]]), codes, labels, 1, gen)
+    none_equal = anchor_codes(torch.tensor([[1.0, 1]]), codes, labels, 1, gen, replace=True)
     assert any(torch.equal(none_equal[0], c) for c in codes)  # largest-overlap fallback
     with pytest.raises(ValueError, match="n_t"):
-        anchor_codes_with_replacement(targets, codes, labels, 0, gen)
+        anchor_codes(targets, codes, labels, 0, gen, replace=True)
 
 
 def test_p2p_dhta_replace_flag(model, context, batch) -> None:
@@ -69,7 +68,7 @@ def test_p2p_dhta_replace_flag(model, context, batch) -> None:
     assert torch.equal(exact.theory_codes(images, labels, targets), expected)
     drawn = get_attack("dhta", model, context)
     gen = torch.Generator().manual_seed(drawn.seed)
-    expected = anchor_codes_with_replacement(targets, context.db_codes, context.db_labels, 9, gen)
+    expected = anchor_codes(targets, context.db_codes, context.db_labels, 9, gen, replace=True)
     assert torch.equal(drawn.theory_codes(images, labels, targets), expected)
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from robust_hashing.attacks import AttackContext, get_attack, list_attacks
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking import RANKING_ATTACKS, evaluate_ranking
 from robust_hashing.attacks.ranking.base import (
     hamming,
@@ -16,6 +17,7 @@ from robust_hashing.attacks.ranking.base import (
     stable_rank,
 )
 from robust_hashing.metrics import ers, mean_average_precision
+from robust_hashing.registry import accepted_hp
 
 from .conftest import BITS, CLASSES, ToyDataset, train_toy_model
 
@@ -56,6 +58,27 @@ def test_registered_with_robrank_defaults(model, context) -> None:
         assert (attack.eps, attack.step, attack.steps) == (8 / 255, 3 / 255, 32)
         assert not attack.random_start and attack.supported_modes == ("untargeted",)
         assert get_attack(name, model, context, quick=True).steps < 32
+
+
+# hyper-parameters each ranking attack adds to the shared sign-PGD block and tanh_scale
+OWN_HP = {
+    "rank_ca_plus": {"top_fraction", "ties"},
+    "rank_ca_minus": {"top_fraction", "ties"},
+    "rank_qa_plus": {"top_fraction"},
+    "rank_qa_minus": {"top_fraction"},
+    "rank_gtt": {"retain_k"},
+}
+
+
+def test_ranking_attacks_take_the_sign_pgd_parameters(model, context) -> None:
+    shared = {"model", "context", "targeted", "eps", "seed", "steps", "step", "random_start"}
+    hp = {"eps": 4 / 255, "seed": 3, "steps": 2, "step": 1 / 255, "random_start": True}
+    for name in RANKING_ATTACKS:
+        assert accepted_hp(ATTACKS.get(name)) == shared | {"tanh_scale"} | OWN_HP.get(name, set())
+        attack = get_attack(name, model, context, tanh_scale=2.0, **hp)
+        assert {k: getattr(attack, k) for k in hp} == hp and attack.tanh_scale == 2.0
+        with pytest.raises(ValueError, match="does not support targeted"):
+            get_attack(name, model, context, targeted=True)
 
 
 @pytest.mark.parametrize("name", RANKING_ATTACKS)

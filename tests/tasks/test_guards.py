@@ -5,17 +5,25 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import pytest
 import torch
 import yaml
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader
 
 from robust_hashing import datamodules
 from robust_hashing.attacks import cli as attack_cli
 from robust_hashing.main import main
-from robust_hashing.tasks import HashingTask, encode, encode_direct
-from robust_hashing.tasks.guards import NonFiniteError, chance_level, chance_warning
+from robust_hashing.tasks import HashingTask, encode, encode_direct, guards
+from robust_hashing.tasks.guards import (
+    DEFAULT_CHECK_EVERY,
+    NonFiniteError,
+    TrainingGuard,
+    chance_level,
+    chance_warning,
+)
 from robust_hashing.tasks.weights import non_finite
 from tests.attacks.test_cli import FakeDataModule
 from tests.conftest import TinyHashingDataset
@@ -67,12 +75,79 @@ def test_fit_with_a_diverging_lr_stops_in_one_line(tmp_path, monkeypatch, capsys
         assert non_finite(torch.load(path, weights_only=True)["state_dict"]) == [], path
 
 
-def test_weights_made_non_finite_by_a_step_stop_training() -> None:
+def _guarded(task: HashingTask, check_every: int) -> HashingTask:
+    """``task`` with a guard checking the weights every ``check_every`` steps."""
+    task.configure_callbacks = lambda: [TrainingGuard(check_every=check_every)]  # type: ignore[method-assign]
+    return task
+
+
+@pytest.mark.parametrize(
+    ("check_every", "why"), [(1, "non-finite weights"), (DEFAULT_CHECK_EVERY, "the loss is nan")]
+)
+def test_weights_made_non_finite_by_a_step_stop_training(check_every, why) -> None:
     task = build(HashingTask, lr=float("inf"), weight_decay=0.0, momentum=0.0)
     trainer = quiet_trainer(max_steps=3, limit_val_batches=0)
-    with pytest.raises(NonFiniteError, match=r"training stopped at step 1 .*non-finite weights"):
-        trainer.fit(task, datamodule=TinyDataModule())
+    with pytest.raises(NonFiniteError, match=rf"training stopped at step 1 .*{why}"):
+        trainer.fit(_guarded(task, check_every), datamodule=TinyDataModule())
     assert trainer.global_step == 1
+
+
+def test_weights_are_checked_every_n_steps_and_at_each_epoch_end(monkeypatch) -> None:
+    checked: list[int] = []
+    check = guards.check_finite_weights
+
+    def spy(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        checked.append(trainer.global_step)
+        check(trainer, pl_module)
+
+    monkeypatch.setattr(guards, "check_finite_weights", spy)
+    trainer = quiet_trainer(max_epochs=3)  # 4 steps an epoch, no validation
+    trainer.fit(_guarded(build(HashingTask), 5), datamodule=TinyDataModule())
+    assert trainer.global_step == 12 and checked == [4, 5, 8, 10, 12]
+    with pytest.raises(ValueError, match="check_every"):
+        TrainingGuard(check_every=0)
+
+
+class _PoisonAtEpochEnd(L.Callback):
+    """Makes a weight NaN after the last optimiser step of the first epoch."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # type: ignore[no-untyped-def]
+        if trainer.current_epoch == 0 and trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            with torch.no_grad():
+                pl_module.model.hash_layer.bias[0] = float("nan")
+
+
+# where ModelCheckpoint saves: at the epoch end without validation; at the epoch end after
+# a validation run each epoch; at the end of a validation run every 3 steps
+SAVED_AT = {
+    "epoch_end": {"limit_val_batches": 0},
+    "epoch_end_after_validation": {},
+    "validation_end": {"check_val_every_n_epoch": None, "val_check_interval": 3},
+}
+
+
+@pytest.mark.parametrize("saved_at", sorted(SAVED_AT))
+def test_weights_made_non_finite_between_checks_never_reach_a_checkpoint(
+    tmp_path, saved_at
+) -> None:
+    loader = DataLoader(TinyHashingDataset(24), batch_size=8)  # 3 steps an epoch
+    monitor = {} if saved_at == "epoch_end" else {"monitor": "val_map", "mode": "max"}
+    saver = ModelCheckpoint(dirpath=tmp_path, save_last=True, save_top_k=-1, **monitor)
+    trainer = quiet_trainer(
+        max_epochs=2,
+        enable_checkpointing=True,
+        callbacks=[_PoisonAtEpochEnd(), saver],
+        num_sanity_val_steps=0,
+        **SAVED_AT[saved_at],
+    )
+    task = HashingTask(backbone="test_cnn", bits=16, num_train=24, num_classes=4)
+    with pytest.raises(
+        NonFiniteError,
+        match=r"step 3 \(epoch 0\): non-finite weights \('model\.hash_layer\.bias'\)"
+        r".*; no checkpoint was written",
+    ):
+        trainer.fit(task, train_dataloaders=loader, val_dataloaders=[loader, loader])
+    assert list(tmp_path.rglob("*.ckpt")) == []
 
 
 def test_a_checkpoint_of_non_finite_weights_is_never_written(tmp_path) -> None:

@@ -27,9 +27,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import AttackContext, HashAttack
-from robust_hashing.attacks.pgd import pgd
-from robust_hashing.models import HashNet
+from robust_hashing.attacks.pgd import SignPGDBase
 from robust_hashing.ops import hamming_distance
 
 
@@ -125,7 +123,7 @@ def top_fraction_size(n_db: int, fraction: float) -> int:
     return max(1, int(n_db * fraction))
 
 
-class RankingAttack(HashAttack):
+class RankingAttack(SignPGDBase):
     """Base of the ranking attacks: a per-query selection, a relaxed loss and a figure.
 
     :meth:`forward` encodes the clean queries, draws the selection (:meth:`select`, kept
@@ -151,19 +149,14 @@ class RankingAttack(HashAttack):
 
     def __init__(
         self,
-        model: HashNet,
-        context: AttackContext | None = None,
-        *,
-        targeted: bool = False,
-        eps: float = 8 / 255,
-        seed: int = 0,
+        *args: Any,
         steps: int = 32,
         step: float = 3 / 255,
         random_start: bool = False,
         tanh_scale: float = 1.0,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(model, context, targeted=targeted, eps=eps, seed=seed)
-        self.steps, self.step, self.random_start = steps, step, random_start
+        super().__init__(*args, steps=steps, step=step, random_start=random_start, **kwargs)
         self.tanh_scale = tanh_scale
         self.last_selection: Tensor | None = None
         self.requires_context()
@@ -221,12 +214,4 @@ class RankingAttack(HashAttack):
             h = self.model(adv, self.tanh_scale)[1]
             return self.loss(h, clean, labels, selection).sum()
 
-        return pgd(
-            images,
-            closure,
-            eps=self.eps,
-            step=self.step,
-            steps=self.steps,
-            random_start=self.random_start,
-            generator=self.generator,
-        )
+        return self.run_pgd(images, closure)
