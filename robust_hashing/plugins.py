@@ -1,18 +1,20 @@
-"""Import third-party defenses and attacks so that their registration decorators run.
+"""Import third-party components so that their registration decorators run.
 
-Two routes, both explicit (no star-import hub):
+Two routes, both explicit (no star-import hub), the same for every registry of
+:data:`REGISTRIES` (defenses, attacks, hashing losses, backbones, data modules):
 
 * ``--plugin path/to/module.py`` or ``--plugin package.module`` (``robust-hashing
   benchmark`` and ``robust-hashing attack``; also a grid's ``plugins:`` list); the runner
   passes the same list to every worker process.
-* installed packages declaring the entry-point groups ``robust_hashing.defenses`` or
-  ``robust_hashing.attacks``. Each entry point is loaded once per process, by the first
-  ``list_defenses``/``get_defense`` or ``list_attacks``/``get_attack`` call (or explicitly
-  by :func:`load_entry_points`). An entry point may name a module (whose classes register
-  themselves with ``@register_defense``/``@register_attack``) or a class, which is
-  registered under the entry point's name unless it registered itself.
+* installed packages declaring an entry-point group of
+  :data:`~robust_hashing.constants.ENTRY_POINT_GROUPS` (``robust_hashing.defenses``,
+  ``robust_hashing.attacks``, ...). Each registry loads its group once per process, at its
+  first lookup (see :class:`~robust_hashing.registry.Registry`), or all at once by
+  :func:`load_entry_points`. An entry point may name a module (whose components register
+  themselves with ``@DEFENSES.register("name")`` etc.) or a component, which is registered
+  under the entry point's name unless it registered itself.
 
-A plugin module that defines a defense or attack class without registering it gets a
+A plugin module that defines a component class without registering it gets a
 :class:`PluginWarning` (the decorator was probably forgotten).
 """
 
@@ -20,24 +22,40 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import importlib.metadata
 import importlib.util
-import inspect
 import sys
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, cast
+from typing import Any
 
-from robust_hashing.registry import Registry
+from robust_hashing.attacks.base import ATTACKS
+from robust_hashing.datamodules.base import DATAMODULES
+from robust_hashing.defenses.base import DEFENSES
+from robust_hashing.losses.base import LOSSES
+from robust_hashing.models.backbones import BACKBONES
+from robust_hashing.registry import PluginError, Registry, describe_error
 
-DEFENSE_GROUP = "robust_hashing.defenses"
-ATTACK_GROUP = "robust_hashing.attacks"
-ENTRY_POINT_GROUPS = (DEFENSE_GROUP, ATTACK_GROUP)
+REGISTRIES: dict[str, Registry[Any]] = {
+    "DEFENSES": DEFENSES,
+    "ATTACKS": ATTACKS,
+    "LOSSES": LOSSES,
+    "BACKBONES": BACKBONES,
+    "DATAMODULES": DATAMODULES,
+}
+"""Every registry a plugin may add to (each with its entry-point group), by variable name."""
 
-
-class PluginError(ImportError):
-    """A plugin that cannot be found, imported, or registered."""
+__all__ = [
+    "REGISTRIES",
+    "PluginError",
+    "PluginWarning",
+    "describe_error",
+    "import_plugin",
+    "load_entry_points",
+    "load_plugins",
+    "skip_entry_points",
+]
 
 
 class PluginWarning(UserWarning):
@@ -46,20 +64,6 @@ class PluginWarning(UserWarning):
 
 def _is_path(spec: str) -> bool:
     return spec.endswith(".py") or "/" in spec or "\\" in spec
-
-
-def describe_error(err: BaseException, path: Path | None = None) -> str:
-    """``Type: message`` on one line.
-
-    A SyntaxError gives its line, and its file unless that is ``path`` (the plugin itself).
-    """
-    if isinstance(err, SyntaxError):
-        where = [f"line {err.lineno}"] if err.lineno else []
-        if err.filename and (path is None or Path(err.filename).resolve() != path):
-            where.insert(0, str(err.filename))
-        return f"{type(err).__name__}: {err.msg}" + (f" ({', '.join(where)})" if where else "")
-    text = " ".join(str(err).split())
-    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def import_plugin(spec: str) -> ModuleType:
@@ -103,125 +107,44 @@ def import_plugin(spec: str) -> ModuleType:
     return module
 
 
-def _kinds() -> list[tuple[str, Registry[Any], type, str]]:
-    """(kind, registry, base class, decorator) of each pluggable component."""
-    from robust_hashing.attacks import ATTACKS, HashAttack
-    from robust_hashing.defenses import DEFENSES, DefenseTask
+def _warn_unregistered(spec: str, module: ModuleType) -> None:
+    """Warn about component classes defined in ``module`` but registered nowhere."""
+    for variable, registry in REGISTRIES.items():
+        for cls_name in registry.unregistered(module):
+            warnings.warn(
+                f"plugin {spec}: {registry.kind} class {cls_name} is not registered; decorate "
+                f"it with @{variable}.register('<name>') to use it in a grid",
+                PluginWarning,
+                stacklevel=3,
+            )
 
+
+def load_entry_points(registries: Iterable[Registry[Any]] | None = None) -> list[str]:
+    """Load the entry points of ``registries`` (default: all) once per process; ``group:name``.
+
+    Raises:
+        PluginError: see :meth:`~robust_hashing.registry.Registry.load_entry_points`.
+    """
     return [
-        ("defense", DEFENSES, DefenseTask, "register_defense"),
-        ("attack", ATTACKS, HashAttack, "register_attack"),
+        f"{registry.entry_point_group}:{name}"
+        for registry in (REGISTRIES.values() if registries is None else registries)
+        for name in registry.load_entry_points()
     ]
 
 
-def _warn_unregistered(spec: str, module: ModuleType) -> None:
-    """Warn about defense/attack classes defined in ``module`` but registered nowhere."""
-    for kind, registry, base, decorator in _kinds():
-        registered = {id(registry.get(n)) for n in registry.list()}
-        for cls_name, obj in vars(module).items():
-            if (
-                inspect.isclass(obj)
-                and obj.__module__ == module.__name__
-                and issubclass(obj, base)
-                and not inspect.isabstract(obj)
-                and id(obj) not in registered
-            ):
-                warnings.warn(
-                    f"plugin {spec}: {kind} class {cls_name} is not registered; decorate it "
-                    f"with @{decorator}('<name>') to use it in a grid",
-                    PluginWarning,
-                    stacklevel=3,
-                )
-
-
-def load_entry_point_group(group: str, registry: Registry[Any], base: type) -> list[str]:
-    """Load every entry point of ``group``; returns their names.
-
-    An entry point that resolves to a subclass of ``base`` not registered yet is
-    registered in ``registry`` under the entry point's name; one resolving to a module is
-    only imported (its decorators register its classes).
-
-    Raises:
-        PluginError: one line naming the entry point, if it fails to import or resolves
-            to a class that is not a ``base`` subclass.
-    """
-    loaded = []
-    for entry in importlib.metadata.entry_points(group=group):
-        where = f"entry point {group}:{entry.name} ({entry.value})"
-        try:
-            obj = entry.load()
-        except Exception as err:
-            raise PluginError(f"{where}: {describe_error(err)}") from err
-        if inspect.isclass(obj):
-            if not issubclass(obj, base):
-                raise PluginError(f"{where}: {obj.__qualname__} is not a {base.__name__} subclass")
-            if not any(registry.get(n) is obj for n in registry.list()):
-                try:
-                    registry.add(entry.name, obj)
-                except ValueError as err:
-                    raise PluginError(f"{where}: {err}") from err
-                if hasattr(base, "name") and not getattr(obj, "name", ""):
-                    cast(Any, obj).name = entry.name  # what @register_attack would have set
-        loaded.append(entry.name)
-    return loaded
-
-
-_LOADED: dict[str, list[str]] = {}  # entry-point group -> names loaded in this process
-
-
-def _group_target(group: str) -> tuple[Registry[Any], type]:
-    if group == DEFENSE_GROUP:
-        from robust_hashing.defenses import DEFENSES, DefenseTask
-
-        return DEFENSES, DefenseTask
-    if group == ATTACK_GROUP:
-        from robust_hashing.attacks import ATTACKS, HashAttack
-
-        return ATTACKS, HashAttack
-    raise ValueError(f"unknown entry-point group {group!r}; known: {', '.join(ENTRY_POINT_GROUPS)}")
-
-
-def load_group(group: str, *, reload: bool = False) -> list[str]:
-    """Load the entry points of one group of :data:`ENTRY_POINT_GROUPS`, once per process.
-
-    Args:
-        group: ``robust_hashing.defenses`` or ``robust_hashing.attacks``.
-        reload: load again even if this process already did (tests).
-
-    Returns:
-        The names of the group's entry points (empty after :func:`skip_entry_points`).
-
-    Raises:
-        PluginError: see :func:`load_entry_point_group`; the group is then retried by the
-            next call.
-    """
-    if group in _LOADED and not reload:
-        return list(_LOADED[group])
-    registry, base = _group_target(group)
-    _LOADED[group] = []  # a plugin that lists components while importing does not recurse
-    try:
-        _LOADED[group] = load_entry_point_group(group, registry, base)
-    except BaseException:
-        del _LOADED[group]
-        raise
-    return list(_LOADED[group])
-
-
 def skip_entry_points() -> None:
-    """Never load installed entry points in this process (the runner's ``entry_points=False``)."""
-    for group in ENTRY_POINT_GROUPS:
-        _LOADED.setdefault(group, [])
+    """Never load installed entry points in this process (the runner's ``entry_points=False``).
 
-
-def load_entry_points() -> list[str]:
-    """Load every group of :data:`ENTRY_POINT_GROUPS` (once per process); ``group:name`` each."""
-    return [f"{g}:{n}" for g in ENTRY_POINT_GROUPS for n in load_group(g)]
+    Registries whose entry points were already loaded keep them.
+    """
+    for registry in REGISTRIES.values():
+        registry.skip_entry_points()
 
 
 def load_plugins(specs: list[str] | tuple[str, ...], *, entry_point_groups: bool = True) -> None:
     """Import the installed entry points, then each plugin of ``specs``.
 
-    Without ``entry_point_groups`` the entry points are marked skipped for this process.
+    Without ``entry_point_groups`` the entry points are skipped for the whole process.
     """
     if entry_point_groups:
         load_entry_points()

@@ -64,11 +64,12 @@ def entry_points(monkeypatch):
     """Install fake entry points per group; the per-process 'loaded' memory starts empty."""
     import importlib.metadata
 
-    from robust_hashing import plugins
+    from robust_hashing.plugins import REGISTRIES
 
     table: dict[str, list[_EntryPoint]] = {}
     monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: table.get(group, []))
-    monkeypatch.setattr(plugins, "_LOADED", {})
+    for registry in REGISTRIES.values():
+        monkeypatch.setattr(registry, "_entry_points", None)
     return table
 
 
@@ -98,7 +99,8 @@ def test_an_entry_point_class_is_registered_by_the_first_lookup(entry_points) ->
     [
         (lambda: 1 / 0, (r"entry point robust_hashing\.defenses:bad \(lab\.module:bad\): "
                          r"ZeroDivisionError: division by zero$")),
-        (lambda: dict, r"bad \(lab\.module:bad\): dict is not a DefenseTask subclass$"),
+        (lambda: dict, (r"bad \(lab\.module:bad\): defense 'bad': dict is not a subclass of "
+                        r"robust_hashing\.defenses\.base\.DefenseTask$")),
     ],
 )  # fmt: skip
 def test_a_broken_entry_point_is_one_line_and_retried(entry_points, load, message) -> None:
@@ -113,27 +115,28 @@ def test_a_broken_entry_point_is_one_line_and_retried(entry_points, load, messag
 
 
 def test_registering_a_class_of_the_wrong_kind_fails_at_once() -> None:
-    from robust_hashing.attacks import register_attack
-    from robust_hashing.defenses import register_defense
+    from robust_hashing.attacks import ATTACKS
+    from robust_hashing.defenses import DEFENSES
 
-    with pytest.raises(TypeError, match=r"register_defense\('mine'\): Mine is not a subclass"):
-        register_defense("mine")(type("Mine", (), {}))
-    with pytest.raises(TypeError, match=r"register_attack\('mine'\): Mine is not a subclass"):
-        register_attack("mine")(type("Mine", (), {}))
+    with pytest.raises(TypeError, match=r"defense 'mine': .*Mine is not a subclass of .*DefenseT"):
+        DEFENSES.register("mine")(type("Mine", (), {}))
+    with pytest.raises(TypeError, match=r"attack 'mine': .*Mine is not a subclass of .*HashAttack"):
+        ATTACKS.register("mine")(type("Mine", (), {}))
+    assert "mine" not in DEFENSES and "mine" not in ATTACKS
 
 
 def test_a_plugin_that_forgets_to_register_is_warned(tmp_path: Path) -> None:
     plugin = tmp_path / "forgot.py"
     plugin.write_text(
-        "from robust_hashing.defenses import CgAT, register_defense\n"
+        "from robust_hashing.defenses import DEFENSES, CgAT\n"
         "class Forgotten(CgAT):\n    pass\n"
-        "@register_defense('remembered_xyz')\nclass Remembered(CgAT):\n    pass\n"
+        "@DEFENSES.register('remembered_xyz')\nclass Remembered(CgAT):\n    pass\n"
     )
     from robust_hashing.defenses import DEFENSES
 
     try:
         with pytest.warns(PluginWarning, match=r"defense class Forgotten is not registered; "
-                                               r"decorate it with @register_defense"):  # fmt: skip
+                                               r"decorate it with @DEFENSES\.register"):  # fmt: skip
             import_plugin(str(plugin))
     finally:
         DEFENSES.remove("remembered_xyz")

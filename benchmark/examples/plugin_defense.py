@@ -1,7 +1,8 @@
 """Example plugin defense: fine-tuning on randomly perturbed images (``example_noise``).
 
 A third-party defense is one module with one class subclassing
-:class:`robust_hashing.defenses.base.DefenseTask`, registered by name. It joins the grid
+:class:`robust_hashing.defenses.base.DefenseTask`, registered by name with
+``@DEFENSES.register("name")``, exactly as the built-in defenses are. It joins the grid
 with no change to robust_hashing::
 
     robust-hashing benchmark --grid benchmark/quick.yaml --plugin benchmark/examples/plugin_defense.py
@@ -21,11 +22,11 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.defenses import register_defense
-from robust_hashing.defenses.base import DefenseTask
+from robust_hashing.constants import DEFAULT_EPS
+from robust_hashing.defenses.base import DEFENSES, DefenseTask
 
 
-@register_defense("example_noise")
+@DEFENSES.register("example_noise")
 class ExampleNoise(DefenseTask):
     """Random-noise augmentation fine-tuning (example plugin, not from a paper).
 
@@ -37,7 +38,7 @@ class ExampleNoise(DefenseTask):
 
     quick: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, noise_eps: float = 8 / 255, **kwargs: Any) -> None:
+    def __init__(self, noise_eps: float = DEFAULT_EPS, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.save_hyperparameters()
 

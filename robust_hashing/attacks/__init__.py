@@ -6,35 +6,51 @@ Every attack is a plain :class:`HashAttack` object registered in :data:`ATTACKS`
     >>> attack = get_attack("mainstay", model, context, targeted=True)  # doctest: +SKIP
     >>> adv = attack(images, labels, targets)                          # doctest: +SKIP
 
-Third-party attacks register themselves with :func:`register_attack` when imported;
-the modules (or classes) advertised under the entry-point group ``robust_hashing.attacks``
-are loaded by the first :func:`list_attacks` / :func:`get_attack` call (see
-:mod:`robust_hashing.plugins`).
+An attack is one module registering its class with ``@ATTACKS.register("name")``, plus
+one line in the import block below. Third-party attacks register the same way when
+imported (``--plugin``); the modules (or classes) advertised under the entry-point group
+``robust_hashing.attacks`` are loaded by the first lookup (see :mod:`robust_hashing.plugins`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from robust_hashing.attacks import cgat_pgd, dhta, hag, mainstay, p2p, prosgan, ranking, sdha, tha
-from robust_hashing.attacks.base import (
-    ATTACKS,
-    AttackContext,
-    HashAttack,
-    register_attack,
-    unique_target_pool,
+# The built-in attacks: importing a module registers its attacks (one line each, sorted).
+from robust_hashing.attacks import (  # noqa: F401
+    cgat_pgd,
+    dhta,
+    hag,
+    mainstay,
+    p2p,
+    prosgan,
+    ranking,
+    sdha,
+    tha,
 )
+from robust_hashing.attacks.base import ATTACKS, AttackContext, HashAttack, unique_target_pool
 from robust_hashing.attacks.pgd import SignPGDAttack, pgd
 from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
 from robust_hashing.models import HashNet
 
-_BUILTIN = (cgat_pgd, dhta, hag, mainstay, p2p, prosgan, ranking, sdha, tha)
-
 
 def list_attacks(pattern: str | None = None) -> list[str]:
     """Sorted names of the registered attacks (plugins included), fnmatch ``pattern`` optional."""
-    load_attack_plugins()
     return ATTACKS.list(pattern)
+
+
+def grid_attacks() -> list[str]:
+    """The attacks ``all`` expands to (grids, ``robust-hashing attack --attack all``).
+
+    Every registered attack of the mAP protocol whose class keeps ``in_all``: not the
+    ranking attacks (``protocol = "ranking"``, scored by their own protocol) nor the sanity
+    baselines (``in_all = False``, run only when named).
+    """
+    return [
+        name
+        for name in ATTACKS.list()
+        if ATTACKS.get(name).in_all and getattr(ATTACKS.get(name), "protocol", "") != "ranking"
+    ]
 
 
 def get_attack(
@@ -55,22 +71,9 @@ def get_attack(
         **hp: keyword hyper-parameters (``targeted``, ``eps``, ``seed``, ``steps``, ...);
             they take precedence over the ``quick`` overrides.
     """
-    load_attack_plugins()
     cls = ATTACKS.get(name)
     kwargs = {**(cls.quick if quick else {}), **hp}
     return cls(model, context, **kwargs)
-
-
-def load_attack_plugins(*, reload: bool = False) -> list[str]:
-    """Load the ``robust_hashing.attacks`` entry points once per process; their names.
-
-    An entry point may name a module whose attacks register themselves, or a
-    :class:`HashAttack` subclass, registered under the entry point's name unless it
-    registered itself (see :mod:`robust_hashing.plugins`).
-    """
-    from robust_hashing.plugins import ATTACK_GROUP, load_group
-
-    return load_group(ATTACK_GROUP, reload=reload)
 
 
 _LAZY = {
@@ -97,10 +100,9 @@ __all__ = [
     "build_context",
     "draw_target_labels",
     "get_attack",
+    "grid_attacks",
     "list_attacks",
-    "load_attack_plugins",
     "load_or_draw_targets",
     "pgd",
-    "register_attack",
     "unique_target_pool",
 ]

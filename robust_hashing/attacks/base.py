@@ -1,6 +1,7 @@
 """The attack contract (torchattacks style): a plain object, ``attack(images, labels, targets)``.
 
-Every attack is a :class:`HashAttack` subclass registered with :func:`register_attack`.
+Every attack is a :class:`HashAttack` subclass registered in :data:`ATTACKS`
+(``@ATTACKS.register("name")``).
 It receives the (frozen) :class:`~robust_hashing.models.HashNet` and an
 :class:`AttackContext` holding everything an adaptive white-box attack recomputes from the
 attacked model (algorithms §5): the training sign bank, the database codes and the pool
@@ -14,19 +15,18 @@ from __future__ import annotations
 import dataclasses
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
+from robust_hashing.constants import ATTACK_GROUP, DEFAULT_EPS
 from robust_hashing.models import HashNet
 from robust_hashing.ops import anneal_a10
 from robust_hashing.registry import Registry
-
-MODES = ("untargeted", "targeted")
 
 
 def unique_target_pool(db_labels: Tensor) -> Tensor:
@@ -91,11 +91,14 @@ class HashAttack(ABC):
     """Base class of all attacks on hash models.
 
     Class attributes:
-        name: registry name (set by :func:`register_attack`).
+        name: registry name (set by ``@ATTACKS.register``).
         supported_modes: subset of ``("untargeted", "targeted")``.
         quick: hyper-parameter overrides of the ``quick`` profile (fewer iterations /
             shorter training of attack networks, for smoke runs and CI).
         bounded: whether the result lies in the ε-ball (False only for ProS-GAN).
+        in_all: whether ``attacks: all`` includes it (see
+            :func:`robust_hashing.attacks.grid_attacks`); False for a sanity baseline
+            (``noise``), run only when named.
 
     Args:
         model: the attacked hash network (its parameters are never updated).
@@ -109,6 +112,7 @@ class HashAttack(ABC):
     supported_modes: ClassVar[tuple[str, ...]] = ("untargeted",)
     quick: ClassVar[dict[str, Any]] = {}
     bounded: ClassVar[bool] = True
+    in_all: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -116,7 +120,7 @@ class HashAttack(ABC):
         context: AttackContext | None = None,
         *,
         targeted: bool = False,
-        eps: float = 8 / 255,
+        eps: float = DEFAULT_EPS,
         seed: int = 0,
     ) -> None:
         mode = "targeted" if targeted else "untargeted"
@@ -205,30 +209,10 @@ class HashAttack(ABC):
         return anneal_a10(t, total)
 
 
-A = TypeVar("A", bound=type[HashAttack])
-
-ATTACKS: Registry[type[HashAttack]] = Registry("attack")
-
-
-def register_attack(name: str, *, override: bool = False) -> Callable[[A], A]:
-    """Class decorator registering a :class:`HashAttack` under ``name`` (sets ``cls.name``).
-
-    Raises:
-        ValueError: if ``name`` is taken (unless ``override``).
-        TypeError: if the class is not a :class:`HashAttack` subclass.
-    """
-
-    def decorator(cls: A) -> A:
-        if not (isinstance(cls, type) and issubclass(cls, HashAttack)):
-            raise TypeError(
-                f"register_attack({name!r}): {getattr(cls, '__qualname__', cls)!s} is not a "
-                "subclass of robust_hashing.attacks.HashAttack"
-            )
-        ATTACKS.add(name, cls, override=override)
-        cls.name = name
-        return cls
-
-    return decorator
+ATTACKS: Registry[type[HashAttack]] = Registry(
+    "attack", base=HashAttack, entry_point_group=ATTACK_GROUP, name_attr="name"
+)
+"""The attacks by name; a built-in registers with ``@ATTACKS.register("name")`` (sets ``name``)."""
 
 
 def cache_path(context: AttackContext, prefix: str, **hp: Any) -> Path | None:

@@ -21,12 +21,12 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.pgd import SignPGDAttack
 from robust_hashing.codes import center_codes
 
 
-@register_attack("cgat_pgd")
+@ATTACKS.register("cgat_pgd")
 class CgATPGD(SignPGDAttack):
     """Untargeted center-code PGD (CgAT evaluation form).
 

@@ -201,15 +201,15 @@ def _fail(message: object, code: int = 1) -> int:
 def attack_jobs(attack: str, targeted: bool) -> list[tuple[str, str]]:
     """(attack, mode) pairs to run.
 
-    One pair for a named attack; for ``all``, every registered attack in each of its modes
-    (only the targeted ones when ``targeted``).
+    One pair for a named attack; for ``all``, every attack of
+    :func:`~robust_hashing.attacks.grid_attacks` in each of its modes (only the targeted ones
+    when ``targeted``).
     """
-    from robust_hashing.attacks import ATTACKS, list_attacks
+    from robust_hashing.attacks import ATTACKS, grid_attacks
 
     if attack != "all":
         return [(attack, "targeted" if targeted else "untargeted")]
-    names = [n for n in list_attacks() if getattr(ATTACKS.get(n), "protocol", "") != "ranking"]
-    pairs = [(n, m) for n in names for m in ATTACKS.get(n).supported_modes]
+    pairs = [(n, m) for n in grid_attacks() for m in ATTACKS.get(n).supported_modes]
     return [(n, m) for n, m in pairs if m == "targeted"] if targeted else pairs
 
 
@@ -218,12 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     set_verbose(args.verbose)
-    from robust_hashing.attacks import ATTACKS, list_attacks, load_attack_plugins
+    from robust_hashing.attacks import ATTACKS, list_attacks
     from robust_hashing.datamodules import DATAMODULES
     from robust_hashing.plugins import PluginError, import_plugin
 
     try:
-        load_attack_plugins()
+        ATTACKS.load_entry_points()
         for spec in args.plugin:
             import_plugin(spec)
     except PluginError as err:

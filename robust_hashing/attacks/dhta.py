@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.p2p import P2P
 
 
-@register_attack("dhta")
+@ATTACKS.register("dhta")
 class DHTA(P2P):
     """Targeted anchor-code attack with n_t = 9 (see :class:`P2P` for arguments)."""
 

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from robust_hashing.attacks.base import AttackContext, HashAttack
 from robust_hashing.attacks.targets import draw_target_labels, load_or_draw_targets
+from robust_hashing.constants import NORM
 from robust_hashing.metrics import (
     P_AT_N,
     average_precision_per_query,
@@ -235,7 +236,7 @@ class AttackEvaluation(L.LightningModule):
 
         rep: dict[str, Any] = {"attack": self.attack.name, "mode": self.attack.mode}
         rep.update(bounded=bool(self.attack.bounded), eps=float(self.attack.eps))
-        rep["threat"] = {"norm": "linf", "eps": float(self.attack.eps)}
+        rep["threat"] = {"norm": NORM, "eps": float(self.attack.eps)}
         rep.update(top_k=k, asr_n=self.asr_n, n_queries=len(g["idx"]))
         rep["unlabelled_queries"] = int((g["labels"].sum(1) == 0).sum())  # protocol §1: count
         rep.update(scores(g["clean"], g["labels"], "clean_map"))

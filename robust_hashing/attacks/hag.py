@@ -25,12 +25,13 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import AttackContext, HashAttack, register_attack
+from robust_hashing.attacks.base import ATTACKS, AttackContext, HashAttack
+from robust_hashing.constants import DEFAULT_EPS
 from robust_hashing.models import HashNet
 from robust_hashing.ops import sign
 
 
-@register_attack("hag")
+@ATTACKS.register("hag")
 class HAG(HashAttack):
     """Untargeted HAG attack (needs no context).
 
@@ -56,7 +57,7 @@ class HAG(HashAttack):
         context: AttackContext | None = None,
         *,
         targeted: bool = False,
-        eps: float = 8 / 255,
+        eps: float = DEFAULT_EPS,
         seed: int = 0,
         steps: int = 2000,
         lr: float = 100.0,

@@ -20,12 +20,12 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.pgd import SignPGDAttack
 from robust_hashing.codes import mainstay_codes
 
 
-@register_attack("mainstay")
+@ATTACKS.register("mainstay")
 class Mainstay(SignPGDAttack):
     """Mainstay-code PGD, untargeted or targeted.
 

@@ -48,12 +48,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset
 
-from robust_hashing.attacks.base import (
-    AttackContext,
-    HashAttack,
-    cache_path,
-    register_attack,
-)
+from robust_hashing.attacks.base import ATTACKS, AttackContext, HashAttack, cache_path
 from robust_hashing.attacks.prosgan_losses import discriminator_loss, generator_loss
 from robust_hashing.attacks.prosgan_nets import (
     Discriminator,
@@ -63,6 +58,7 @@ from robust_hashing.attacks.prosgan_nets import (
 )
 from robust_hashing.attacks.prosgan_official_gen import OfficialGenerator
 from robust_hashing.attacks.tha import training_pool
+from robust_hashing.constants import DEFAULT_EPS
 from robust_hashing.io import torch_save_atomic
 from robust_hashing.models import HashNet
 from robust_hashing.ops import sign
@@ -70,7 +66,7 @@ from robust_hashing.ops import sign
 GEN_ARCHS = ("ours", "official")
 
 
-@register_attack("prosgan")
+@ATTACKS.register("prosgan")
 class ProSGAN(HashAttack):
     """Targeted generative attack (unbounded).
 
@@ -123,7 +119,7 @@ class ProSGAN(HashAttack):
         context: AttackContext | None = None,
         *,
         targeted: bool = True,
-        eps: float = 8 / 255,
+        eps: float = DEFAULT_EPS,
         seed: int = 0,
         proto_epochs: int = 100,
         proto_steps: int = 300,
@@ -294,7 +290,7 @@ class ProSGAN(HashAttack):
             return sign(self.proto(targets.float().to(images))[1])
 
 
-@register_attack("prosgan_clip")
+@ATTACKS.register("prosgan_clip")
 class ProSGANClip(ProSGAN):
     """ProS-GAN projected onto the ε-ball (ours; flagged ε-clipped in reports)."""
 

@@ -26,7 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from robust_hashing.attacks.base import AttackContext, HashAttack, register_attack
+from robust_hashing.attacks.base import ATTACKS, AttackContext, HashAttack
+from robust_hashing.constants import DEFAULT_EPS
 from robust_hashing.models import HashNet
 from robust_hashing.ops import hamming_distance, label_overlap, sign
 
@@ -36,7 +37,7 @@ def _bitwise(q: Tensor, bank: Tensor, f: Callable[[Tensor], Tensor]) -> Tensor:
     return f(q) @ ((1 + bank) / 2).t() + f(-q) @ ((1 - bank) / 2).t()
 
 
-@register_attack("sdha")
+@ATTACKS.register("sdha")
 class SDHA(HashAttack):
     """SDHA, untargeted or targeted.
 
@@ -56,7 +57,7 @@ class SDHA(HashAttack):
         context: AttackContext | None = None,
         *,
         targeted: bool = False,
-        eps: float = 8 / 255,
+        eps: float = DEFAULT_EPS,
         seed: int = 0,
         steps: int = 1500,
         lr: float = 0.01,

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import AttackContext, cache_path, register_attack
+from robust_hashing.attacks.base import ATTACKS, AttackContext, cache_path
 from robust_hashing.attacks.pgd import SignPGDAttack
 from robust_hashing.io import torch_save_atomic
 from robust_hashing.models.prototype import PrototypeNet, train_prototype_net
@@ -53,7 +53,7 @@ def training_pool(context: AttackContext, *, include_zero: bool = True) -> Tenso
     return pool
 
 
-@register_attack("tha")
+@ATTACKS.register("tha")
 class THA(SignPGDAttack):
     """Targeted prototype attack.
 

@@ -1,15 +1,25 @@
-"""Lightning data modules: one base class plus one thin subclass per dataset."""
+"""Lightning data modules: one base class plus one thin subclass per dataset.
+
+A data module is one module registering its class with ``@DATAMODULES.register("name")``,
+plus one line in the import block below.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from robust_hashing.datamodules.base import HashingDataModule
+# The built-in data modules: importing a module registers it (one line each, sorted).
+from robust_hashing.datamodules import (  # noqa: F401
+    coco,
+    embedded,
+    flickr25k,
+    nuswide,
+)
+from robust_hashing.datamodules.base import DATAMODULES, HashingDataModule
 from robust_hashing.datamodules.coco import CocoDataModule
 from robust_hashing.datamodules.embedded import EmbeddedDataModule
 from robust_hashing.datamodules.flickr25k import Flickr25KDataModule
 from robust_hashing.datamodules.nuswide import NusWideDataModule
-from robust_hashing.registry import Registry
 
 __all__ = [
     "DATAMODULES",
@@ -20,12 +30,6 @@ __all__ = [
     "NusWideDataModule",
     "get_datamodule",
 ]
-
-DATAMODULES: Registry[type[HashingDataModule]] = Registry("datamodule")
-DATAMODULES.add("embedded", EmbeddedDataModule)
-DATAMODULES.add("flickr25k", Flickr25KDataModule)
-DATAMODULES.add("nuswide", NusWideDataModule)
-DATAMODULES.add("coco", CocoDataModule)
 
 
 def get_datamodule(name: str, **kwargs: Any) -> HashingDataModule:

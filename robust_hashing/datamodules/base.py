@@ -17,8 +17,10 @@ from lightning.pytorch.utilities import rank_zero_info
 from PIL import Image
 from torch.utils.data import DataLoader, Subset
 
+from robust_hashing.constants import DATAMODULE_GROUP
 from robust_hashing.datasets.lists import HashingListDataset, count_rows, list_digest
 from robust_hashing.datasets.transforms import eval_transform, train_transform
+from robust_hashing.registry import Registry
 
 __all__ = ["HashingDataModule", "ListDataModule", "Split"]
 
@@ -273,6 +275,12 @@ class HashingDataModule(LightningDataModule):
     def predict_dataloader(self) -> DataLoader:
         """The database loader."""
         return self.database_dataloader()
+
+
+DATAMODULES: Registry[type[HashingDataModule]] = Registry(
+    "datamodule", base=HashingDataModule, entry_point_group=DATAMODULE_GROUP
+)
+"""The data modules by name; one registers with ``@DATAMODULES.register("name")``."""
 
 
 class ListDataModule(HashingDataModule):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from robust_hashing.datamodules.base import ListDataModule
+from robust_hashing.datamodules.base import DATAMODULES, ListDataModule
 
 __all__ = ["CocoDataModule"]
 
 
+@DATAMODULES.register("coco")
 class CocoDataModule(ListDataModule):
     """MS-COCO 2014 (train + val), 80 categories.
 

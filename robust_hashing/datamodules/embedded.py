@@ -8,13 +8,14 @@ from typing import Any, ClassVar
 import torch
 from PIL import Image
 
-from robust_hashing.datamodules.base import HashingDataModule
+from robust_hashing.datamodules.base import DATAMODULES, HashingDataModule
 from robust_hashing.datasets.embedded import CLASS_NAMES, build_embedded
 from robust_hashing.datasets.transforms import native_transform
 
 __all__ = ["EmbeddedDataModule"]
 
 
+@DATAMODULES.register("embedded")
 class EmbeddedDataModule(HashingDataModule):
     """The embedded dataset at its native 64×64 size; needs no download.
 

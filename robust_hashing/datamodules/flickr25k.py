@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from robust_hashing.datamodules.base import ListDataModule
+from robust_hashing.datamodules.base import DATAMODULES, ListDataModule
 
 __all__ = ["Flickr25KDataModule"]
 
 
+@DATAMODULES.register("flickr25k")
 class Flickr25KDataModule(ListDataModule):
     """FLICKR-25K, 38-label variant.
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from robust_hashing.datamodules.base import ListDataModule
+from robust_hashing.datamodules.base import DATAMODULES, ListDataModule
 
 __all__ = ["NusWideDataModule"]
 
 
+@DATAMODULES.register("nuswide")
 class NusWideDataModule(ListDataModule):
     """NUS-WIDE, 21 most frequent concepts.
 

@@ -7,13 +7,13 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
-from robust_hashing.defenses import register_defense
-from robust_hashing.defenses.base import DefenseTask
+from robust_hashing.constants import DEFAULT_EPS
+from robust_hashing.defenses.base import DEFENSES, DefenseTask
 from robust_hashing.models.prototype import PrototypeNet, prototype_loss
 from robust_hashing.ops import label_overlap, sign
 
 
-@register_defense("atrdh")
+@DEFENSES.register("atrdh")
 class ATRDH(DefenseTask):
     """ATRDH: the defense of "Targeted Attack and Defense for Deep Hashing".
 
@@ -84,7 +84,7 @@ class ATRDH(DefenseTask):
         betas: tuple[float, float] = (0.5, 0.999),
         weight_decay: float = 0.0,
         lr_milestones: tuple[float, ...] = (0.5, 0.75),
-        attack_eps: float = 8 / 255,
+        attack_eps: float = DEFAULT_EPS,
         attack_step: float = 2 / 255,
         attack_steps: int = 7,
         **kwargs: Any,

@@ -30,7 +30,9 @@ import torch.distributed as dist
 from torch import Tensor, nn
 
 from robust_hashing.attacks.pgd import pgd
+from robust_hashing.constants import DEFAULT_EPS, DEFENSE_GROUP
 from robust_hashing.ops import sign
+from robust_hashing.registry import Registry
 from robust_hashing.tasks.checkpoint import (
     check_same_victim,
     load_model_weights,
@@ -71,6 +73,9 @@ class DefenseTask(HashingTask, ABC):
     """False only for ``none``: the runner then uses the clean checkpoint unchanged."""
     init_u_from_signs: ClassVar[bool] = False
     """Initialise ``U`` with the sign codes (SAAT) instead of the relaxed outputs."""
+    in_all: ClassVar[bool] = True
+    """Whether ``defenses: all`` includes it (see :func:`robust_hashing.defenses.grid_defenses`);
+    False for a sanity baseline (``noise_aug``), trained only when named."""
 
     B: Tensor
     Y: Tensor
@@ -78,7 +83,7 @@ class DefenseTask(HashingTask, ABC):
     def __init__(
         self,
         clean_checkpoint: str | None = None,
-        attack_eps: float = 8 / 255,
+        attack_eps: float = DEFAULT_EPS,
         attack_step: float = 2 / 255,
         attack_steps: int = 7,
         **kwargs: Any,
@@ -228,6 +233,12 @@ class DefenseTask(HashingTask, ABC):
     @abstractmethod
     def training_step(self, batch: Any, batch_idx: int) -> Tensor:
         """One defense step on ``(x, y, idx)``; returns the loss to minimise."""
+
+
+DEFENSES: Registry[type[DefenseTask]] = Registry(
+    "defense", base=DefenseTask, entry_point_group=DEFENSE_GROUP
+)
+"""The defenses by name; a built-in registers with ``@DEFENSES.register("name")``."""
 
 
 def last_occurrences(index: Tensor) -> Tensor | None:

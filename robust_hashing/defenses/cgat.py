@@ -7,11 +7,11 @@ from typing import Any, ClassVar, Literal
 from torch import Tensor
 
 from robust_hashing.codes import center_codes
-from robust_hashing.defenses import register_defense
-from robust_hashing.defenses.base import DefenseTask
+from robust_hashing.constants import DEFAULT_EPS
+from robust_hashing.defenses.base import DEFENSES, DefenseTask
 
 
-@register_defense("cgat")
+@DEFENSES.register("cgat")
 class CgAT(DefenseTask):
     """CgAT: Center-Guided Adversarial Training for Deep Hashing-Based Retrieval.
 
@@ -73,7 +73,7 @@ class CgAT(DefenseTask):
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         lr_milestones: tuple[float, ...] = (0.5, 0.75),
-        attack_eps: float = 8 / 255,
+        attack_eps: float = DEFAULT_EPS,
         attack_step: float = 2 / 255,
         attack_steps: int = 7,
         **kwargs: Any,

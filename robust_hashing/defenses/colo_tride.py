@@ -8,8 +8,8 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import Tensor
 
-from robust_hashing.defenses import register_defense
-from robust_hashing.defenses.base import DefenseTask, ObjectiveFn
+from robust_hashing.constants import DEFAULT_EPS
+from robust_hashing.defenses.base import DEFENSES, DefenseTask, ObjectiveFn
 from robust_hashing.defenses.colo_tride_terms import (
     anp_loss,
     cap_loss,
@@ -24,7 +24,7 @@ from robust_hashing.ops import label_overlap
 __all__ = ["ColoTride", "low_half", "relaxed_hamming", "weighted_mean"]
 
 
-@register_defense("colo_tride")
+@DEFENSES.register("colo_tride")
 class ColoTride(DefenseTask):
     """COLO-TRIDE-H: collapse-aware triplet decoupling, ported to Hamming space.
 
@@ -123,7 +123,7 @@ class ColoTride(DefenseTask):
         momentum: float = 0.9,
         weight_decay: float = 5e-4,
         lr_milestones: tuple[float, ...] = (0.5, 0.75),
-        attack_eps: float = 8 / 255,
+        attack_eps: float = DEFAULT_EPS,
         attack_step: float = 1 / 255,
         attack_steps: int = 16,
         **kwargs: Any,

@@ -6,11 +6,10 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from robust_hashing.defenses import register_defense
-from robust_hashing.defenses.base import DefenseTask
+from robust_hashing.defenses.base import DEFENSES, DefenseTask
 
 
-@register_defense("none")
+@DEFENSES.register("none")
 class NoDefense(DefenseTask):
     """No defense: the clean hashing model, so that it has a leaderboard row.
 

@@ -8,12 +8,12 @@ import torch
 from torch import Tensor
 
 from robust_hashing.codes import mainstay_codes
-from robust_hashing.defenses import register_defense
-from robust_hashing.defenses.base import DefenseTask
+from robust_hashing.constants import DEFAULT_EPS
+from robust_hashing.defenses.base import DEFENSES, DefenseTask
 from robust_hashing.ops import sign
 
 
-@register_defense("saat")
+@DEFENSES.register("saat")
 class SAAT(DefenseTask):
     """SAAT: Semantic-Aware Adversarial Training for Reliable Deep Hashing Retrieval.
 
@@ -79,7 +79,7 @@ class SAAT(DefenseTask):
         momentum: float = 0.0,
         weight_decay: float = 1e-5,
         lr_milestones: tuple[float, ...] = (0.5, 0.75),
-        attack_eps: float = 8 / 255,
+        attack_eps: float = DEFAULT_EPS,
         attack_step: float = 2 / 255,
         attack_steps: int = 7,
         **kwargs: Any,

@@ -7,10 +7,9 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from robust_hashing.constants import LOSS_GROUP
 from robust_hashing.ops import label_overlap
 from robust_hashing.registry import Registry
-
-LOSSES: Registry[type[HashLoss]] = Registry("loss")
 
 
 class HashLoss(nn.Module):
@@ -90,6 +89,10 @@ class HashLoss(nn.Module):
         return label_overlap(labels.to(self.Y), self.Y)
 
 
+LOSSES: Registry[type[HashLoss]] = Registry("loss", base=HashLoss, entry_point_group=LOSS_GROUP)
+"""The hashing losses by name; a built-in registers with ``@LOSSES.register("name")``."""
+
+
 def pairwise_likelihood(theta: Tensor, s: Tensor) -> Tensor:
     """ℓ = log(1 + e^{−|θ|}) + max(θ, 0) − s·θ, i.e. softplus(θ) − s·θ in a stable form."""
     return torch.log1p(torch.exp(-theta.abs())) + theta.clamp(min=0) - s * theta
@@ -101,15 +104,9 @@ def get_loss(name: str, *, bits: int, num_train: int, num_classes: int, **hp: An
     Raises:
         KeyError: listing the known names if ``name`` is unknown.
     """
-    _import_builtin()
     return LOSSES.get(name)(bits=bits, num_train=num_train, num_classes=num_classes, **hp)
 
 
 def list_losses(pattern: str | None = None) -> list[str]:
     """Registered loss names (fnmatch ``pattern`` optional)."""
-    _import_builtin()
     return LOSSES.list(pattern)
-
-
-def _import_builtin() -> None:
-    import robust_hashing.losses  # noqa: F401  (registers the built-in losses)

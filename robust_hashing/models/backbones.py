@@ -2,7 +2,8 @@
 
 A backbone factory takes ``weights: str | None`` and returns ``(module, feature_dim)``;
 the module maps ImageNet-normalised images to a flat feature vector. The ImageNet
-architectures live in their own files and register themselves here.
+architectures live in their own files and register themselves here; the package
+``__init__`` imports them.
 """
 
 from __future__ import annotations
@@ -12,21 +13,21 @@ from pathlib import Path
 
 from torch import nn
 
+from robust_hashing.constants import BACKBONE_GROUP
 from robust_hashing.registry import Registry
 
 BackboneFactory = Callable[..., tuple[nn.Module, int]]
-BACKBONES: Registry[BackboneFactory] = Registry("backbone")
+BACKBONES: Registry[BackboneFactory] = Registry("backbone", entry_point_group=BACKBONE_GROUP)
+"""The backbone factories by name; one registers with ``@BACKBONES.register("name")``."""
 
 
 def get_backbone(name: str, weights: str | None = None) -> tuple[nn.Module, int]:
     """Build backbone ``name``; ``weights`` is an optional local checkpoint path."""
-    _import_builtin()
     return BACKBONES.get(name)(weights=weights)
 
 
 def list_backbones(pattern: str | None = None) -> list[str]:
     """Registered backbone names (fnmatch ``pattern`` optional)."""
-    _import_builtin()
     return BACKBONES.list(pattern)
 
 
@@ -106,22 +107,3 @@ def test_cnn(weights: str | None = None) -> tuple[nn.Module, int]:
     )
     load_local_weights(net, weights)
     return net, 16
-
-
-_BUILTIN_IMPORTED = False
-
-
-def _import_builtin() -> None:
-    """Import the modules that register the ImageNet backbones (once)."""
-    global _BUILTIN_IMPORTED
-    if _BUILTIN_IMPORTED:
-        return
-    _BUILTIN_IMPORTED = True
-    import importlib
-
-    for mod in ("alexnet", "vgg", "resnet"):
-        try:
-            importlib.import_module(f"robust_hashing.models.{mod}")
-        except ModuleNotFoundError as err:  # pragma: no cover - only while a file is missing
-            if err.name != f"robust_hashing.models.{mod}":
-                raise

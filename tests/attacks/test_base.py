@@ -12,7 +12,6 @@ from robust_hashing.attacks import (
     AttackContext,
     HashAttack,
     get_attack,
-    register_attack,
 )
 from robust_hashing.attacks.base import cache_path
 
@@ -49,11 +48,11 @@ class _Noop(HashAttack):
 
 
 def test_register_and_project(model, batch) -> None:
-    register_attack("noop_test")(_Noop)
+    ATTACKS.register("noop_test")(_Noop)
     try:
         assert _Noop.name == "noop_test"
         with pytest.raises(ValueError, match="already registered"):
-            register_attack("noop_test")(type("Other", (_Noop,), {}))
+            ATTACKS.register("noop_test")(type("Other", (_Noop,), {}))
         images, labels, _ = batch
         adv = get_attack("noop_test", model, eps=0.01)(images, labels)
         assert (adv - images).abs().max() <= 0.01 + 1e-6 and adv.max() <= 1

@@ -14,9 +14,9 @@ from .conftest import BITS
 from .test_cli import FakeDataModule
 
 PLUGIN = """\
-from robust_hashing.attacks import HashAttack, register_attack
+from robust_hashing.attacks import ATTACKS, HashAttack
 
-@register_attack("lab_still_xyz")
+@ATTACKS.register("lab_still_xyz")
 class Still(HashAttack):
     def forward(self, images, labels, targets):
         return images  # perturbs nothing: no code can change

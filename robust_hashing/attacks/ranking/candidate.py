@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking.base import (
     TIE_RULES,
     RankingAttack,
@@ -82,7 +82,7 @@ class CandidateAttack(RankingAttack):
         return {self.figures[0]: 100.0 * rank / b.shape[1]}
 
 
-@register_attack("rank_ca_plus")
+@ATTACKS.register("rank_ca_plus")
 class CandidateAttackPlus(CandidateAttack):
     """CA+ (W = 1): raise a candidate in a random database item's ranking."""
 
@@ -90,7 +90,7 @@ class CandidateAttackPlus(CandidateAttack):
     figures: ClassVar[tuple[str, ...]] = ("ca_plus",)
 
 
-@register_attack("rank_ca_minus")
+@ATTACKS.register("rank_ca_minus")
 class CandidateAttackMinus(CandidateAttack):
     """CA− (W = 1): lower a candidate in the ranking of one of its top-1% database items."""
 

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking.base import (
     RankingAttack,
     pair_hamming,
@@ -25,7 +25,7 @@ from robust_hashing.attacks.ranking.base import (
 )
 
 
-@register_attack("rank_es")
+@ATTACKS.register("rank_es")
 class EmbeddingShift(RankingAttack):
     """ES: push the query's code away from its clean code."""
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking.base import (
     RankingAttack,
     hamming,
@@ -32,7 +32,7 @@ from robust_hashing.attacks.ranking.query import query_rank_loss
 from robust_hashing.ops import label_overlap
 
 
-@register_attack("rank_gtm")
+@ATTACKS.register("rank_gtm")
 class GreedyTop1Misrank(RankingAttack):
     """GTM: pull the query onto its nearest irrelevant database item."""
 
@@ -62,7 +62,7 @@ class GreedyTop1Misrank(RankingAttack):
         return {"gtm": recall_at_1(codes, labels, db_codes, db_labels)}
 
 
-@register_attack("rank_gtt")
+@ATTACKS.register("rank_gtt")
 class GreedyTop1Translocation(RankingAttack):
     """GTT: push the clean top-1 database item down the query's ranking.
 

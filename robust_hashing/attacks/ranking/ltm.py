@@ -14,12 +14,12 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking.base import RankingAttack, recall_at_1, relaxed_distance
 from robust_hashing.ops import label_overlap
 
 
-@register_attack("rank_ltm")
+@ATTACKS.register("rank_ltm")
 class LearningToMisrank(RankingAttack):
     """LTM: bring the farthest irrelevant item before the nearest relevant one."""
 

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking.base import (
     RankingAttack,
     hamming,
@@ -69,7 +69,7 @@ class QueryAttack(RankingAttack):
         return {self.figures[0]: 100.0 * rank.double() / db_codes.shape[0]}
 
 
-@register_attack("rank_qa_plus")
+@ATTACKS.register("rank_qa_plus")
 class QueryAttackPlus(QueryAttack):
     """QA+ (M = 1): raise a random database candidate in the query's ranking."""
 
@@ -77,7 +77,7 @@ class QueryAttackPlus(QueryAttack):
     figures: ClassVar[tuple[str, ...]] = ("qa_plus",)
 
 
-@register_attack("rank_qa_minus")
+@ATTACKS.register("rank_qa_minus")
 class QueryAttackMinus(QueryAttack):
     """QA− (M = 1): lower a candidate drawn from the query's top 1%."""
 

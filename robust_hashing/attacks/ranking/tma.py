@@ -12,11 +12,11 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from robust_hashing.attacks.base import register_attack
+from robust_hashing.attacks.base import ATTACKS
 from robust_hashing.attacks.ranking.base import RankingAttack, pair_hamming, pair_relaxed
 
 
-@register_attack("rank_tma")
+@ATTACKS.register("rank_tma")
 class TargetedMismatch(RankingAttack):
     """TMA: pull the query's code onto a random database item's code."""
 
