@@ -22,6 +22,7 @@ from robust_hashing.attacks import (  # noqa: F401
     dhta,
     hag,
     mainstay,
+    noise,
     p2p,
     prosgan,
     ranking,
