@@ -23,6 +23,7 @@ from robust_hashing.defenses import (  # noqa: F401
     atrdh,
     cgat,
     colo_tride,
+    noise_aug,
     none,
     saat,
 )
