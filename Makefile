@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the project
 
-benchmark: $(STAMP)  ## run the benchmark grid (default: quick profile on the embedded data)
+benchmark: $(STAMP)  ## run the benchmark grid (default: quick profile on the embedded data), then README's tables
 	$(BIN)/robust-hashing benchmark --grid $(GRID)
+	@$(BIN)/robust-hashing leaderboard render --dir leaderboard --markdown README.md > /dev/null
 
 test: $(STAMP)  ## fast CPU test suite (skips slow and gpu tests)
 	WANDB_MODE=disabled $(BIN)/python -m pytest -q
@@ -50,7 +51,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix robust_hashing tests benchmark
 	$(BIN)/ruff format robust_hashing tests benchmark
 
-leaderboard: $(STAMP)  ## re-render every leaderboard CSV/HTML (paper, paper-cpu, quick) from the JSONs
+leaderboard: $(STAMP)  ## re-render every leaderboard CSV/HTML and README's tables from the JSONs
 	$(BIN)/robust-hashing leaderboard render --dir leaderboard
 
 clean:

@@ -18,13 +18,17 @@ import argparse
 import json
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from robust_hashing.benchmark.cache import ArtefactCache
 from robust_hashing.benchmark.catalog import RegistryCatalog
+from robust_hashing.benchmark.cell_types import AttackConfig, AttackInfo, Cell
 from robust_hashing.benchmark.cells import attack_cell_id, plan
 from robust_hashing.benchmark.grid import load_grid
+from robust_hashing.benchmark.spec import CellSpec
 from robust_hashing.benchmark.steps import run_attack
+from robust_hashing.effective_hp import resolved_hp
 from robust_hashing.errors import key_value
 from robust_hashing.io import write_json_atomic
 
@@ -45,25 +49,24 @@ def defended_models(cache_dir: Path, grid: Path | None = None) -> list[dict]:
     return sorted(done, key=lambda c: c["meta"]["defense"])
 
 
-def attack_spec(defense_dir: Path, cache_dir: Path, out_dir: Path, config: dict) -> dict:
+def attack_spec(defense_dir: Path, cache_dir: Path, out_dir: Path, config: dict) -> CellSpec:
     """The spec of an attack cell on the model of ``defense_dir`` (for ``steps.run_attack``)."""
-    defense_spec = json.loads((defense_dir / "cell.json").read_text())
-    runtime = {
-        **defense_spec["runtime"],
-        "accelerator": "auto",  # the GPU when there is one, whatever trained the model
-        "devices": 1,
-        "strategy": None,
-        "cache_root": str(cache_dir),
-    }
-    return {
-        "id": f"{defense_spec['id']}/{config['attack']}",
-        "kind": "attack",
-        "dir": str(out_dir),
-        "config": config,
-        "meta": defense_spec.get("meta", {}),
-        "upstream": {"defense": str(defense_dir)},
-        "runtime": runtime,
-    }
+    defense = CellSpec.from_json(json.loads((defense_dir / "cell.json").read_text()))
+    cls = RegistryCatalog().attack_class(config["attack"])
+    attack = AttackInfo(
+        config["attack"], config["mode"], resolved_hp(cls, config["hp"]),
+        bool(getattr(cls, "bounded", True)),
+    )  # fmt: skip
+    settings = AttackConfig(config["hp"], config["top_k"], config["max_queries"], code="")
+    cell = Cell("", out_dir, defense.cell.victim, settings, defense.cell.defense, attack)
+    runtime = replace(
+        defense.runtime,
+        accelerator="auto",  # the GPU when there is one, whatever trained the model
+        devices=1,
+        strategy=None,
+        cache_root=cache_dir,
+    )
+    return CellSpec(cell, {"defense": defense_dir}, runtime)
 
 
 def main() -> None:

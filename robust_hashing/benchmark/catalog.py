@@ -13,7 +13,8 @@ import inspect
 from pathlib import Path
 from typing import Any, Protocol
 
-from robust_hashing.benchmark.grid import MODES, Grid, grid_error
+from robust_hashing.benchmark.grid import Grid, grid_error
+from robust_hashing.constants import MODES
 from robust_hashing.hparams import hp_problem
 from robust_hashing.registry import accepted_hp
 
@@ -207,3 +208,7 @@ def check_grid(grid: Grid, catalog: Catalog) -> None:
             )  # fmt: skip
         _check_hp(src, f"attacks[{i}].hp", f"attack {aspec.name!r}", aspec.hp, cls, (),
                   RUNNER_ATTACK_ARGS)  # fmt: skip
+    if grid.ranking is not None:  # the nine ranking attacks take ``ranking.hp``
+        from robust_hashing.benchmark.ranking_plan import check_ranking
+
+        check_ranking(grid, grid.ranking)

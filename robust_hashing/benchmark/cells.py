@@ -5,8 +5,9 @@ defense cell and on attack cells of ``none`` and of its own model
 (:mod:`robust_hashing.benchmark.sweep_plan`).
 
 :func:`plan` expands a :class:`~robust_hashing.benchmark.grid.Grid` into :class:`Cell` s
-in dependency order. Each cell knows its cache key (config + upstream keys + code version +
-seed), its folder and the cells it depends on. What a cell *does* lives in
+(typed: :mod:`robust_hashing.benchmark.cell_types`) in dependency order. Each cell knows its
+cache key (hashed config + upstream keys + code version + seed), its folder and the cells it
+depends on. What a cell *does* lives in
 :mod:`robust_hashing.benchmark.steps`; which defenses and attacks exist comes from a
 :class:`~robust_hashing.benchmark.catalog.Catalog` (the registries by default, a fake in
 tests).
@@ -15,8 +16,7 @@ tests).
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 from robust_hashing.benchmark.cache import ArtefactCache, config_hash
@@ -29,8 +29,18 @@ from robust_hashing.benchmark.catalog import (
     resolve_hp,
     supported_modes,
 )
+from robust_hashing.benchmark.cell_types import (
+    AttackConfig,
+    AttackInfo,
+    Cell,
+    CleanConfig,
+    DefenseConfig,
+    DefenseInfo,
+    Victim,
+)
 from robust_hashing.benchmark.data_key import with_image_digest
 from robust_hashing.benchmark.grid import AttackSpec, DefenseSpec, Grid
+from robust_hashing.benchmark.ranking_plan import ranking_cells
 from robust_hashing.benchmark.sweep_plan import sweep_cells
 from robust_hashing.effective_hp import SKIPPED_HP, resolved_hp
 
@@ -39,46 +49,35 @@ class SelectionError(ValueError):
     """``--only`` matched no cell of the grid."""
 
 
-@dataclass
-class Cell:
-    """One node of the graph: a unit of work run in its own process."""
-
-    id: str
-    kind: str  # "clean" | "defense" | "attack"
-    key: str
-    dir: Path
-    config: dict[str, Any]
-    deps: tuple[str, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
-    devices: int = 1
-
-    def spec(self, upstream: dict[str, Path], extra: dict[str, Any]) -> dict[str, Any]:
-        """JSON-able description handed to the worker process."""
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "key": self.key,
-            "dir": str(self.dir),
-            "config": self.config,
-            "meta": self.meta,
-            "upstream": {k: str(v) for k, v in upstream.items()},
-            **extra,
-        }
+__all__ = [  # Cell is defined in cell_types and re-exported here, where the graph is planned
+    "Cell", "SelectionError", "attack_cell_id", "data_identity", "expand_attacks",
+    "expand_defenses", "plan", "select", "skipped_victims", "victim_id", "victim_skip_reason",
+]  # fmt: skip
 
 
 def expand_defenses(grid: Grid, catalog: Catalog) -> list[DefenseSpec]:
-    """The grid's defenses, ``all`` expanded to every registered name."""
+    """The grid's defenses, ``all`` expanded to every registered name but sanity baselines.
+
+    A defense class with ``in_all = False`` (e.g. ``noise_aug``) runs only when named.
+    """
     if grid.defenses is not None:
         return list(grid.defenses)
-    return [DefenseSpec(name) for name in catalog.defenses()]
+    names = catalog.defenses()
+    return [DefenseSpec(n) for n in names if getattr(catalog.defense_class(n), "in_all", True)]
 
 
 def expand_attacks(grid: Grid, catalog: Catalog) -> list[tuple[AttackSpec, str]]:
     """(attack, mode) pairs; an attack without a mode runs in each supported mode.
 
-    The names and modes are assumed valid (:func:`check_grid`).
+    The names and modes are assumed valid (:func:`check_grid`). ``all`` leaves out attack
+    classes with ``in_all = False`` (sanity baselines such as ``noise``).
     """
-    specs = grid.attacks if grid.attacks is not None else [AttackSpec(n) for n in catalog.attacks()]
+    specs: tuple[AttackSpec, ...] | list[AttackSpec]
+    if grid.attacks is not None:
+        specs = grid.attacks
+    else:
+        names = catalog.attacks()
+        specs = [AttackSpec(n) for n in names if getattr(catalog.attack_class(n), "in_all", True)]
     out: list[tuple[AttackSpec, str]] = []
     for spec in specs:
         modes = supported_modes(catalog.attack_class(spec.name))
@@ -140,26 +139,23 @@ def data_identity(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
 
 def _clean_cell(grid: Grid, cache: ArtefactCache, ds: Any, bits: int) -> Cell:
     trainer = grid.trainer
-    config = {
-        "dataset": ds.name,
-        "dataset_kwargs": ds.kwargs,
-        "method": grid.method,
-        "backbone": grid.backbone,
-        "bits": bits,
-        "hp": grid.victim_hp,
-        "trainer": {
+    config = CleanConfig(
+        hp=grid.victim_hp,
+        trainer={
             "max_epochs": trainer["clean_epochs"],
             "precision": trainer["precision"],
             "limit_train_batches": trainer.get("limit_train_batches"),
         },
-    }
+    )
     identity = with_image_digest(
         data_identity(ds.name, ds.kwargs), ds.kwargs, cache.data_memo, cache.rehash
     )
-    key = cache.key("clean", {**config, "dataset_kwargs": identity}, [], grid.seed)
-    cell_id = f"clean/{victim_id(ds.name, bits, grid.method, grid.backbone)}"
-    meta = {"dataset": ds.name, "bits": bits, "dataset_id": f"{ds.name}-{config_hash(identity, 8)}"}
-    return Cell(cell_id, "clean", key, cache.path("clean", key), config, (), meta)
+    dataset_id = f"{ds.name}-{config_hash(identity, 8)}"
+    victim = Victim(ds.name, ds.kwargs, dataset_id, grid.method, grid.backbone, bits)
+    cell = Cell("", cache.root, victim, config)
+    # the key hashes the data's identity instead of where it lives
+    key = cache.key("clean", {**cell.hashed_config(), "dataset_kwargs": identity}, [], grid.seed)
+    return replace(cell, key=key, dir=cache.path("clean", key))
 
 
 def _defense_cell(
@@ -169,38 +165,27 @@ def _defense_cell(
     trainer = {k: hp.pop(k) for k in TRAINER_HP if k in hp}
     trainer.setdefault("max_epochs", grid.trainer["defense_epochs"])
     trainer["precision"] = grid.trainer["precision"]
-    config = {"defense": spec.name, "hp": hp, "trainer": trainer, "code": class_digest(cls)}
-    if spec.alias is not None:  # a variant never shares its artefacts with another entry
-        config["alias"] = spec.alias
-    key = cache.key("defense", config, [clean.key], grid.seed)
-    prefix = clean.id.split("/", 1)[1]
-    devices = grid.trainer["devices"] if isinstance(grid.trainer["devices"], int) else 1
+    config = DefenseConfig(hp, trainer, class_digest(cls))
     full_hp = resolved_hp(cls, {**hp, **trainer}, (*SKIPPED_HP, *RUNNER_DEFENSE_ARGS))
-    meta = {
-        **clean.meta, "defense": spec.id, "defense_name": spec.name,
-        "defense_hp": {"name": spec.name, **full_hp},
-    }  # fmt: skip
-    return Cell(
-        f"defense/{prefix}/{spec.id}", "defense", key, cache.path("defense", key),
-        config, (clean.id,), meta, devices if spec.name != "none" else 1,
+    defense = DefenseInfo(spec.name, spec.alias, full_hp)
+    devices = grid.trainer["devices"] if isinstance(grid.trainer["devices"], int) else 1
+    cell = Cell(
+        "", cache.root, clean.victim, config, defense, deps=(clean.id,),
+        devices=devices if spec.name != "none" else 1,
     )  # fmt: skip
+    key = cache.key("defense", cell.hashed_config(), [clean.key], grid.seed)
+    return replace(cell, key=key, dir=cache.path("defense", key))
 
 
 def _attack_cell(
     grid: Grid, cache: ArtefactCache, defense: Cell, spec: AttackSpec, mode: str, cls: Any
 ) -> Cell:
     hp = resolve_hp(cls, spec.hp, grid.profile)
-    config = {
-        "attack": spec.name, "mode": mode, "hp": hp, "top_k": grid.top_k, "code": class_digest(cls),
-        "max_queries": grid.max_queries,
-    }  # fmt: skip
-    key = cache.key("attack", config, [defense.key], grid.seed)
-    meta = {
-        **defense.meta, "attack": spec.name, "mode": mode,
-        "attack_hp": resolved_hp(cls, hp), "bounded": bool(getattr(cls, "bounded", True)),
-    }  # fmt: skip
-    cell_id = attack_cell_id(defense.id, spec.name, mode)
-    return Cell(cell_id, "attack", key, cache.path("attack", key), config, (defense.id,), meta)
+    config = AttackConfig(hp, grid.top_k, grid.max_queries, class_digest(cls))
+    attack = AttackInfo(spec.name, mode, resolved_hp(cls, hp), bool(getattr(cls, "bounded", True)))
+    cell = Cell("", cache.root, defense.victim, config, defense.defense, attack, (defense.id,))
+    key = cache.key("attack", cell.hashed_config(), [defense.key], grid.seed)
+    return replace(cell, key=key, dir=cache.path("attack", key))
 
 
 def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = None) -> list[Cell]:
@@ -240,6 +225,7 @@ def plan(grid: Grid, cache: ArtefactCache, catalog: Catalog, only: str | None = 
                     cls = catalog.attack_class(aspec.name)
                     cells.append(_attack_cell(grid, cache, defense, aspec, mode, cls))
             cells.extend(sweep_cells(grid, cache, cells[start:]))
+            cells.extend(ranking_cells(grid, cache, cells[start:]))
     if not only:
         return cells
     selected = select(cells, only)

@@ -141,15 +141,15 @@ def make_executor(
     return LocalExecutor(cpu_workers=workers, gpu_workers=gpu_workers)
 
 
-def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
+def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid, leaderboard_dir: Path) -> None:
     """Print the table; log the wandb summary run and print the ``wandb sync`` command."""
     from robust_hashing.benchmark.loggers import sync_hint, wandb_enabled
     from robust_hashing.benchmark.summary import (
-        log_wandb_summary,
         pr_curve_figure,
         robust_map_figure,
         robustness_curve_figure,
     )
+    from robust_hashing.benchmark.wandb_summary import log_wandb_summary
     from robust_hashing.leaderboard import to_console_text
 
     frame = summary.frame
@@ -163,7 +163,7 @@ def _epilogue(summary: RunSummary, cache_dir: Path, grid: Grid) -> None:
         defense_cells = [c for c in summary.cells if c.kind == "defense"]
         images["pr_curves"] = pr_curve_figure(defense_cells, figures / "pr_curves.png")
         images["robustness_curve"] = robustness_curve_figure(frame, figures / "curve.png")
-        log_wandb_summary(frame, images, cache_dir / "wandb", grid)
+        log_wandb_summary(frame, images, cache_dir / "wandb", grid, leaderboard_dir)
         hint = sync_hint(cache_dir / "wandb")
         if hint:
             print(f"\nwandb runs are offline; upload them with:\n  {hint}")
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    _epilogue(summary, args.cache_dir, grid)
+    _epilogue(summary, args.cache_dir, grid, opts.leaderboard_dir)
     return summary.exit_code
 
 

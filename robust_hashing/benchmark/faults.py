@@ -17,9 +17,14 @@ import inspect
 import math
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from robust_hashing.benchmark.cell_types import AttackInfo
 from robust_hashing.errors import first_line
+
+if TYPE_CHECKING:
+    from robust_hashing.benchmark.cell_types import Cell
+    from robust_hashing.benchmark.spec import CellSpec
 
 OOM_MARKERS = ("out of memory", "defaultcpuallocator: can't allocate", "can't allocate memory")
 # Figures of an attack cell the leaderboard needs, by mode; each must be a finite number.
@@ -41,16 +46,16 @@ def is_out_of_memory(err: BaseException) -> bool:
     return isinstance(err, RuntimeError) and any(m in str(err).lower() for m in OOM_MARKERS)
 
 
-def attack_batch(spec: dict[str, Any]) -> int | None:
+def attack_batch(spec: CellSpec) -> int | None:
     """The cell's attack batch: its data set's ``eval_batch_size`` (given or default)."""
-    data = spec["runtime"]["dataset"]
-    if "eval_batch_size" in data.get("kwargs", {}):
-        return int(data["kwargs"]["eval_batch_size"])
+    victim = spec.cell.victim
+    if "eval_batch_size" in victim.dataset_kwargs:
+        return int(victim.dataset_kwargs["eval_batch_size"])
     from robust_hashing.datamodules import DATAMODULES
 
-    if data["name"] not in DATAMODULES:
+    if victim.dataset not in DATAMODULES:
         return None
-    param = inspect.signature(DATAMODULES.get(data["name"])).parameters.get("eval_batch_size")
+    param = inspect.signature(DATAMODULES.get(victim.dataset)).parameters.get("eval_batch_size")
     if param is None or not isinstance(param.default, int):
         return None
     return param.default
@@ -68,15 +73,15 @@ def _free_memory() -> None:
 
 
 def run_with_oom_retry(
-    step: Callable[[dict[str, Any], list[Any]], dict[str, Any]],
-    spec: dict[str, Any],
+    step: Callable[[CellSpec, list[Any]], dict[str, Any]],
+    spec: CellSpec,
     loggers: list[Any],
     warnings: list[str],
 ) -> dict[str, Any]:
     """Run ``step``; an attack cell out of memory runs once more with half its batch.
 
-    The retry's batch is written into ``spec`` (``runtime.dataset.kwargs.eval_batch_size``)
-    and a line appended to ``warnings``.
+    The retry runs on a copy of ``spec`` whose data module gets the half batch
+    (``eval_batch_size``); a line is appended to ``warnings``.
 
     Raises:
         RuntimeError: out of memory again with half the batch (naming both batches).
@@ -84,16 +89,15 @@ def run_with_oom_retry(
     try:
         return step(spec, loggers)
     except Exception as err:
-        batch = attack_batch(spec) if spec.get("kind") == "attack" else None
+        batch = attack_batch(spec) if spec.cell.kind == "attack" else None
         if not is_out_of_memory(err) or batch is None or batch < 2:
             raise
         half = batch // 2
         note = f"out of memory with attack batch {batch} ({first_line(err)}); retried with {half}"
-        print(f"cell {spec.get('id')}: {note}", file=sys.stderr, flush=True)
+        print(f"cell {spec.cell.id}: {note}", file=sys.stderr, flush=True)
     _free_memory()
-    spec["runtime"]["dataset"].setdefault("kwargs", {})["eval_batch_size"] = half
     try:
-        result = step(spec, loggers)
+        result = step(spec.with_dataset_kwargs(eval_batch_size=half), loggers)
     except Exception as again:
         if is_out_of_memory(again):
             raise RuntimeError(
@@ -109,17 +113,16 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def result_problem(spec: dict[str, Any], result: dict[str, Any]) -> str | None:
+def result_problem(cell: Cell, result: dict[str, Any]) -> str | None:
     """Why a cell's result must not be cached (non-finite attack figures), or None."""
-    if spec.get("kind") != "attack":
+    if not isinstance(cell.task, AttackInfo):
         return None
-    mode = spec.get("config", {}).get("mode", "untargeted")
-    keys = (*ATTACK_FIGURES, *MODE_FIGURES.get(mode, ()))
+    keys = (*ATTACK_FIGURES, *MODE_FIGURES.get(cell.task.mode, ()))
     bad = [f"{k}={result.get(k)!r}" for k in keys if not _finite(result.get(k, math.nan))]
     if not bad:
         return None
     return (
-        f"attack {spec['config'].get('attack')!r} gave non-finite figures ({', '.join(bad)}; "
+        f"attack {cell.task.name!r} gave non-finite figures ({', '.join(bad)}; "
         "null is a NaN): the cell is not cached"
     )
 
@@ -136,9 +139,9 @@ def no_flip_warning(name: Any, report: dict[str, Any]) -> str | None:
     )
 
 
-def result_warnings(spec: dict[str, Any], result: dict[str, Any]) -> list[str]:
+def result_warnings(cell: Cell, result: dict[str, Any]) -> list[str]:
     """Warnings about a cell's (valid) result: an attack that changed no bit of any code."""
-    if spec.get("kind") != "attack":
+    if not isinstance(cell.task, AttackInfo):
         return []
-    warning = no_flip_warning(spec["config"].get("attack"), result)
+    warning = no_flip_warning(cell.task.name, result)
     return [warning] if warning else []

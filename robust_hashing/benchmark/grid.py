@@ -16,6 +16,7 @@ A grid file looks like ``benchmark/quick.yaml``::
     attacks: all              # or a list: [hag, {name: dhta, mode: targeted, hp: {...}}]
     plugins: []               # modules or .py files imported before the grid is expanded
     leaderboard_dir: leaderboard/quick   # where results/ and leaderboard.csv go
+    ranking: true             # RobRank's ranking protocol per defense (benchmark.ranking_plan)
 
 Paths (``plugins`` files, ``leaderboard_dir``) are relative to the folder the command runs
 in, as for every command-line path (the shipped grids assume the repository root).
@@ -28,16 +29,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from robust_hashing.constants import MODES
 from robust_hashing.errors import yaml_problem
+
+if TYPE_CHECKING:
+    from robust_hashing.benchmark.ranking_plan import RankingSpec
 
 PROFILES = ("quick", "paper")
 ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 MAX_SEED = 2**32 - 1  # numpy's (and Lightning's seed_everything) bound
-MODES = ("untargeted", "targeted")
 ALL = "all"
 
 
@@ -102,6 +106,7 @@ class Grid:
     leaderboard_dir: str = "leaderboard"
     max_queries: int | None = None  # attack only the first N queries (quick profile)
     source: str = "<dict>"
+    ranking: RankingSpec | None = None  # the ranking protocol (benchmark.ranking_plan)
 
 
 TRAINER_DEFAULTS: dict[str, Any] = {
@@ -113,7 +118,7 @@ TRAINER_DEFAULTS: dict[str, Any] = {
 }
 TOP_KEYS = {
     "name", "profile", "seed", "top_k", "max_queries", "datasets", "bits", "victim", "trainer",
-    "defenses", "attacks", "plugins", "wandb", "leaderboard_dir",
+    "defenses", "attacks", "plugins", "wandb", "leaderboard_dir", "ranking",
 }  # fmt: skip
 
 
@@ -242,6 +247,8 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
     Raises:
         GridError: naming ``source`` and the offending key.
     """
+    from robust_hashing.benchmark.ranking_plan import parse_ranking
+
     data = _mapping(data, source, "<root>")
     unknown = set(data) - TOP_KEYS
     if unknown:
@@ -314,6 +321,7 @@ def parse_grid(data: Any, source: str = "<dict>") -> Grid:
         ),
         max_queries=max_queries,
         source=source,
+        ranking=parse_ranking(data.get("ranking"), source),
     )
 
 

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 from torch import Tensor
+
+from robust_hashing.benchmark.cell_types import AttackInfo, RankingInfo
+
+if TYPE_CHECKING:
+    from robust_hashing.benchmark.spec import CellSpec
 
 DEFAULT_PROJECT = "robust_hashing"
 
@@ -29,27 +34,30 @@ def wandb_enabled() -> bool:
     return wandb_mode() != "disabled"
 
 
-def cell_loggers(spec: dict[str, Any]) -> list[Logger]:
+def cell_loggers(spec: CellSpec) -> list[Logger]:
     """CSVLogger in the cell folder, plus a WandbLogger grouped by dataset and bits."""
-    loggers: list[Logger] = [CSVLogger(save_dir=spec["dir"], name="csv", version=0)]
+    cell = spec.cell
+    loggers: list[Logger] = [CSVLogger(save_dir=str(cell.dir), name="csv", version=0)]
     if not wandb_enabled():
         return loggers
-    meta = spec.get("meta", {})
-    wandb_dir = Path(spec["runtime"]["wandb_dir"])
+    wandb_dir = spec.runtime.wandb_dir
     wandb_dir.mkdir(parents=True, exist_ok=True)
-    job = meta.get("attack") or meta.get("defense") or spec["kind"]
-    if spec["kind"] == "attack":
-        job = f"{meta.get('attack')}-{meta.get('mode')}"
+    defense = cell.defense.id if cell.defense is not None else None
+    task = cell.task
+    if isinstance(task, AttackInfo):
+        job = f"{task.name}-{task.mode}"
+    else:
+        job = "ranking" if isinstance(task, RankingInfo) else defense or cell.kind
     loggers.append(
         WandbLogger(
-            project=spec["runtime"].get("wandb_project", DEFAULT_PROJECT),
-            group=f"{meta.get('dataset')}-{meta.get('bits')}bit",
-            job_type=str(job),
-            name=spec["id"],
+            project=spec.runtime.wandb_project,
+            group=f"{cell.victim.dataset}-{cell.victim.bits}bit",
+            job_type=job,
+            name=cell.id,
             save_dir=str(wandb_dir),
             offline=wandb_mode() != "online",
-            config={"cell": spec["id"], "key": spec["key"], **spec["config"], **meta},
-            tags=[spec["kind"], str(meta.get("defense", "clean"))],
+            config={"cell": cell.id, "key": cell.key, **cell.hashed_config(), **cell.meta},
+            tags=[cell.kind, defense or "clean"],
         )
     )
     return loggers

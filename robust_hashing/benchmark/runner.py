@@ -21,6 +21,8 @@ from robust_hashing.benchmark.catalog import Catalog
 from robust_hashing.benchmark.cells import Cell, plan, skipped_victims
 from robust_hashing.benchmark.executors import Executor
 from robust_hashing.benchmark.grid import Grid, GridError
+from robust_hashing.benchmark.progress import Progress, last_error_line
+from robust_hashing.benchmark.spec import CellSpec, Runtime
 
 
 @dataclass
@@ -57,53 +59,20 @@ class RunSummary:
         return 1 if self.failures else 0
 
 
-class Progress:
-    """Plain-line progress view: counts of done / running / failed and time per cell."""
-
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
-        self.total, self.stream = total, stream or sys.stdout
-        self.done = self.failed = self.running = self.skipped = 0
-
-    def line(self, event: str, cell_id: str, seconds: float | None = None) -> None:
-        """Print one event with the current counters."""
-        took = f" {seconds:7.1f}s" if seconds is not None else " " * 9
-        finished = self.done + self.failed + self.skipped
-        print(
-            f"[{finished:>3}/{self.total}] {event:<7}{took}  {cell_id}  "
-            f"(done {self.done}, running {self.running}, failed {self.failed})",
-            file=self.stream,
-            flush=True,
-        )
-
-
-def last_error_line(log: Path, width: int = 160) -> str:
-    """The last non-blank line of a worker log (the exception of a traceback), shortened."""
-    try:
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    line = next((ln.strip() for ln in reversed(lines) if ln.strip()), "")
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def _runtime(cell: Cell, clean: Cell, grid: Grid, opts: RunOptions, devices: int) -> dict:
-    ccfg = clean.config
-    return {
-        "seed": grid.seed,
-        "accelerator": "gpu" if opts.gpus else ("cpu" if grid.trainer["accelerator"] == "auto" else grid.trainer["accelerator"]),
-        "devices": devices,
-        "strategy": grid.trainer.get("strategy") if devices > 1 else None,
-        "plugins": list(opts.plugins),
-        "entry_points": opts.entry_points,
-        "steps": opts.steps,
-        "cache_root": str(opts.cache_dir),
-        "wandb_dir": str(opts.cache_dir / "wandb"),
-        "wandb_project": grid.wandb.get("project", "robust_hashing"),
-        "dataset": {"name": ccfg["dataset"], "kwargs": ccfg["dataset_kwargs"]},
-        "dataset_id": clean.meta["dataset_id"],
-        "victim": {"method": ccfg["method"], "backbone": ccfg["backbone"], "bits": ccfg["bits"]},
-        "top_k": grid.top_k,
-    }  # fmt: skip
+def _runtime(grid: Grid, opts: RunOptions, devices: int) -> Runtime:
+    accelerator = grid.trainer["accelerator"]
+    return Runtime(
+        seed=grid.seed,
+        accelerator="gpu" if opts.gpus else ("cpu" if accelerator == "auto" else accelerator),
+        devices=devices,
+        strategy=grid.trainer.get("strategy") if devices > 1 else None,
+        plugins=tuple(opts.plugins),
+        entry_points=opts.entry_points,
+        steps=opts.steps,
+        cache_root=opts.cache_dir,
+        wandb_project=grid.wandb.get("project", "robust_hashing"),
+        top_k=grid.top_k,
+    )
 
 
 class Scheduler:
@@ -130,16 +99,11 @@ class Scheduler:
             else list(range(-max(opts.workers, 1), 0))
         )
 
-    def _clean_of(self, cell: Cell) -> Cell:
-        while cell.kind != "clean":
-            cell = self.by_id[cell.deps[0]]
-        return cell
-
     def _spec(self, cell: Cell, gpus: list[int]) -> dict[str, Any]:
+        """Write the cell's ``cell.json`` (the worker's input); returns its content."""
         devices = len(gpus) if self.opts.gpus else 1
         upstream = {self.by_id[d].kind: self.by_id[d].dir for d in cell.deps}
-        runtime = _runtime(cell, self._clean_of(cell), self.grid, self.opts, devices)
-        spec = cell.spec(upstream, {"runtime": runtime})
+        spec = CellSpec(cell, upstream, _runtime(self.grid, self.opts, devices)).to_json()
         cell.dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(cell.dir / "cell.json", spec)
         return spec
@@ -258,14 +222,17 @@ def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Pa
     """Write the leaderboard JSON of every finished attack cell, then render CSV/HTML.
 
     A finished sweep cell's transfer figures and robustness curve go into the records of
-    its defended model's attack cells (:func:`~robust_hashing.benchmark.summary.cell_result`).
+    its defended model's attack cells (:func:`~robust_hashing.benchmark.summary.cell_result`);
+    a finished ranking cell's record goes to ``ranking/`` (its own column group).
 
     Returns:
         The leaderboard frame, or None when the folder holds no result yet (a run of only
         training cells, e.g. ``--only 'clean/*'``).
     """
+    from robust_hashing.benchmark.ranking_plan import ranking_record
     from robust_hashing.benchmark.summary import cell_result
     from robust_hashing.leaderboard import dump_result, write_leaderboard
+    from robust_hashing.leaderboard.ranking import RANKING_DIR, dump_ranking_result
 
     cache = ArtefactCache(opts.cache_dir)
     sweeps = {  # defense cell id -> its finished sweep's result (transfer, curve)
@@ -278,6 +245,9 @@ def publish(cells: list[Cell], grid: Grid, opts: RunOptions, leaderboard_dir: Pa
             payload = cache.read_done(cell.kind, cell.key)
             record = cell_result(cell, payload, grid, sweeps.get(cell.deps[0]))
             dump_result(record, leaderboard_dir / "results")
+        elif cell.kind == "ranking" and cache.is_done(cell.kind, cell.key):
+            ranking = ranking_record(cell, cache.read_done(cell.kind, cell.key), grid)
+            dump_ranking_result(ranking, leaderboard_dir / RANKING_DIR)
     if not (leaderboard_dir / "results").is_dir():
         return None
     return write_leaderboard(leaderboard_dir)

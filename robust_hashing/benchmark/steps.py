@@ -8,10 +8,12 @@
   loader → its report (figures, per-query AP, threat model, effective hyper-parameters).
 * ``sweep``: the transfer track and the ε sweep of one defended model
   (:mod:`robust_hashing.benchmark.sweep`).
+* ``ranking``: RobRank's nine ranking attacks and ERS on one defended model
+  (:mod:`robust_hashing.benchmark.ranking_step`).
 
-Each function gets the cell spec (see :meth:`robust_hashing.benchmark.cells.Cell.spec`)
-and the cell's loggers, writes its files into ``spec["dir"]`` and returns the result dict
-stored in ``done.json``.
+Each function gets the cell's :class:`~robust_hashing.benchmark.spec.CellSpec` and its
+loggers, writes its files into the cell's folder and returns the result dict stored in
+``done.json``.
 """
 
 from __future__ import annotations
@@ -27,10 +29,18 @@ import lightning as L
 import torch
 from lightning.pytorch.loggers import Logger
 
+from robust_hashing.benchmark.cell_types import (
+    AttackConfig,
+    AttackInfo,
+    CleanConfig,
+    DefenseConfig,
+    DefenseInfo,
+)
 from robust_hashing.benchmark.loggers import log_examples
+from robust_hashing.benchmark.spec import CellSpec, Runtime
 from robust_hashing.io import write_json_atomic
 
-StepFn = Callable[[dict[str, Any], list[Logger]], dict[str, Any]]
+StepFn = Callable[[CellSpec, list[Logger]], dict[str, Any]]
 CHECKPOINT = "model.ckpt"
 
 
@@ -42,32 +52,32 @@ def accepted_kwargs(fn: Callable[..., Any], candidates: dict[str, Any]) -> dict[
     return {k: v for k, v in candidates.items() if k in params}
 
 
-def make_trainer(spec: dict[str, Any], loggers: list[Logger], **overrides: Any) -> L.Trainer:
+def make_trainer(spec: CellSpec, loggers: list[Logger], **overrides: Any) -> L.Trainer:
     """A Trainer from the cell's runtime settings (accelerator, devices, strategy)."""
-    runtime = spec["runtime"]
+    runtime = spec.runtime
     kwargs: dict[str, Any] = {
-        "accelerator": runtime.get("accelerator", "auto"),
-        "devices": runtime.get("devices", 1),
+        "accelerator": runtime.accelerator,
+        "devices": runtime.devices,
         "logger": loggers or False,
         "enable_checkpointing": False,
         "enable_model_summary": False,
         "enable_progress_bar": False,
         "num_sanity_val_steps": 0,
-        "default_root_dir": spec["dir"],
+        "default_root_dir": str(spec.cell.dir),
         "log_every_n_steps": 10,
     }
-    if runtime.get("strategy"):
-        kwargs["strategy"] = runtime["strategy"]
+    if runtime.strategy:
+        kwargs["strategy"] = runtime.strategy
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return L.Trainer(**kwargs)
 
 
-def datamodule(spec: dict[str, Any], stage: str = "fit") -> Any:
-    """The cell's data module, prepared and set up (dataset name/kwargs from the spec)."""
+def datamodule(spec: CellSpec, stage: str = "fit") -> Any:
+    """The cell's data module, prepared and set up (dataset name/kwargs from the victim)."""
     from robust_hashing.datamodules import get_datamodule
 
-    data = spec["runtime"]["dataset"]
-    dm = get_datamodule(data["name"], **data["kwargs"])
+    victim = spec.cell.victim
+    dm = get_datamodule(victim.dataset, **victim.dataset_kwargs)
     dm.prepare_data()
     dm.setup(stage)
     return dm
@@ -83,29 +93,29 @@ def _train_settings(trainer_cfg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run_clean(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+def run_clean(spec: CellSpec, loggers: list[Logger]) -> dict[str, Any]:
     """Train the clean victim model; writes ``model.ckpt``."""
     from robust_hashing.tasks import HashingTask
 
-    cfg = spec["config"]
-    L.seed_everything(spec["runtime"]["seed"], workers=True)
+    cfg, victim = spec.cell.part(CleanConfig), spec.cell.victim
+    L.seed_everything(spec.runtime.seed, workers=True)
     dm = datamodule(spec)
     task = HashingTask(
-        backbone=cfg["backbone"],
-        bits=cfg["bits"],
-        loss=cfg["method"],
+        backbone=victim.backbone,
+        bits=victim.bits,
+        loss=victim.method,
         num_train=dm.num_train,
         num_classes=dm.num_classes,
-        **cfg["hp"],
+        **cfg.hp,
     )
-    trainer = make_trainer(spec, loggers, **_train_settings(cfg["trainer"]))
+    trainer = make_trainer(spec, loggers, **_train_settings(cfg.trainer))
     trainer.fit(task, datamodule=dm)
-    ckpt = Path(spec["dir"]) / CHECKPOINT
+    ckpt = spec.cell.dir / CHECKPOINT
     trainer.save_checkpoint(ckpt)
     return {"checkpoint": str(ckpt), "epochs": trainer.current_epoch}
 
 
-def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
+def _clean_eval(spec: CellSpec, checkpoint: Path) -> dict[str, Any]:
     """Clean evaluation of the model in ``checkpoint`` (single device, protocol §7.3).
 
     mAP@k in both conventions, full-ranking mAP, P@N (N = 100, 110, …, 1000) and the PR
@@ -121,13 +131,13 @@ def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     model = load_hash_net(checkpoint)
     dm = datamodule(spec, "test")
     trainer = make_trainer(spec, [], devices=1, strategy="auto")
-    cell_dir = Path(spec["dir"])
+    cell_dir = spec.cell.dir
     context = build_context(
         model, dm, trainer=trainer, cache_dir=cell_dir / "context", model_key=cell_dir.name
     )
     q_codes, q_labels = encode(model, dm.query_dataloader(), trainer)
     db_codes, db_labels = context.db_codes, context.db_labels
-    top_k = spec["runtime"].get("top_k")
+    top_k = spec.runtime.top_k
     recall, precision = pr_curve(q_codes, db_codes, q_labels, db_labels)
     scored = (q_codes, db_codes, q_labels, db_labels)
     return {
@@ -140,33 +150,30 @@ def _clean_eval(spec: dict[str, Any], checkpoint: Path) -> dict[str, Any]:
     }
 
 
-def run_defense(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+def run_defense(spec: CellSpec, loggers: list[Logger]) -> dict[str, Any]:
     """Fine-tune a defense from the clean checkpoint (``none``: reuse it) and evaluate it."""
     from robust_hashing.defenses import get_defense
 
-    cfg = spec["config"]
-    clean_dir = Path(spec["upstream"]["clean"])
-    clean_ckpt = clean_dir / CHECKPOINT
-    cls = get_defense(cfg["defense"])
-    if cfg["defense"] == "none" or getattr(cls, "trains", True) is False:
+    cfg, name = spec.cell.part(DefenseConfig), spec.cell.part(DefenseInfo).name
+    clean_ckpt = spec.upstream["clean"] / CHECKPOINT
+    cls = get_defense(name)
+    if name == "none" or getattr(cls, "trains", True) is False:
         ckpt = clean_ckpt
     else:
-        L.seed_everything(spec["runtime"]["seed"], workers=True)
+        L.seed_everything(spec.runtime.seed, workers=True)
         dm = datamodule(spec)
-        victim = spec["runtime"]["victim"]
+        victim = spec.cell.victim
         candidates = {
-            "backbone": victim["backbone"], "bits": victim["bits"], "loss": victim["method"],
+            "backbone": victim.backbone, "bits": victim.bits, "loss": victim.method,
             "num_train": dm.num_train, "num_classes": dm.num_classes,
         }  # fmt: skip
-        task = cls(
-            clean_checkpoint=str(clean_ckpt), **accepted_kwargs(cls, candidates), **cfg["hp"]
-        )
-        trainer = make_trainer(spec, loggers, **_train_settings(cfg["trainer"]))
+        task = cls(clean_checkpoint=str(clean_ckpt), **accepted_kwargs(cls, candidates), **cfg.hp)
+        trainer = make_trainer(spec, loggers, **_train_settings(cfg.trainer))
         trainer.fit(task, datamodule=dm)
-        ckpt = Path(spec["dir"]) / CHECKPOINT
+        ckpt = spec.cell.dir / CHECKPOINT
         trainer.save_checkpoint(ckpt)
     evaluation = _clean_eval(spec, ckpt)
-    write_json_atomic(Path(spec["dir"]) / "clean_eval.json", evaluation)
+    write_json_atomic(spec.cell.dir / "clean_eval.json", evaluation)
     return {"checkpoint": str(ckpt), "clean_map": evaluation["clean_map"]}
 
 
@@ -183,7 +190,7 @@ def _scalars(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _recorded_path(recorded: str, runtime: dict[str, Any]) -> Path:
+def _recorded_path(recorded: str, runtime: Runtime) -> Path:
     """A path stored in ``done.json`` (relative to the runner's working directory).
 
     From another working directory, the same ``<kind>/<key>/<file>`` under ``cache_root``.
@@ -191,13 +198,13 @@ def _recorded_path(recorded: str, runtime: dict[str, Any]) -> Path:
     path = Path(recorded)
     if path.is_file():
         return path
-    return Path(runtime["cache_root"]) / Path(*path.parts[-3:])
+    return runtime.cache_root / Path(*path.parts[-3:])
 
 
 ADVERSARIAL = "adversarial.pt"
 
 
-def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+def run_attack(spec: CellSpec, loggers: list[Logger]) -> dict[str, Any]:
     """Evaluate one attack on the defended model; returns the evaluation's report.
 
     The figures come from :func:`robust_hashing.attacks.evaluate.evaluate_attack` (the
@@ -209,43 +216,41 @@ def run_attack(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
     from robust_hashing.attacks.evaluate import evaluate_attack
     from robust_hashing.attacks.targets import load_or_draw_targets
 
-    cfg, runtime, meta = spec["config"], spec["runtime"], spec.get("meta", {})
-    L.seed_everything(runtime["seed"], workers=True)
+    cell, runtime = spec.cell, spec.runtime
+    cfg, info = cell.part(AttackConfig), cell.part(AttackInfo)
+    L.seed_everything(runtime.seed, workers=True)
     model, dm, context, trainer = attack_setup(spec, loggers)
-    targeted = cfg["mode"] == "targeted"
-    attack = get_attack(cfg["attack"], model, context, targeted=targeted, **cfg["hp"])
-    targets_path = Path(runtime["cache_root"]) / "targets" / f"{runtime['dataset_id']}.pt"
+    attack = get_attack(info.name, model, context, targeted=info.targeted, **cfg.hp)
+    targets_path = runtime.cache_root / "targets" / f"{cell.victim.dataset_id}.pt"
     # Targets are drawn once for the whole query split, so a query subset reuses them.
     targets = (
-        load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels, runtime["seed"])
-        if targeted
+        load_or_draw_targets(targets_path, dm.labels("query"), context.db_labels, runtime.seed)
+        if info.targeted
         else None
     )
-    keep = meta.get("defense_name", meta.get("defense")) == "none" and not targeted
+    keep = cell.part(DefenseInfo).name == "none" and not info.targeted
     full = evaluate_attack(
-        attack, dm.query_dataloader(cfg.get("max_queries")), trainer, context=context,
-        targets=targets, top_k=cfg["top_k"], seed=runtime["seed"],
-        attack_hp=meta.get("attack_hp"),
-        adversarial_path=Path(spec["dir"]) / ADVERSARIAL if keep else None,
+        attack, dm.query_dataloader(cfg.max_queries), trainer, context=context,
+        targets=targets, top_k=cfg.top_k, seed=runtime.seed, attack_hp=info.hp,
+        adversarial_path=cell.dir / ADVERSARIAL if keep else None,
         on_examples=lambda clean, adv: log_examples(loggers, clean, adv),
     )  # fmt: skip
     report = _scalars(full)
     report["bounded"] = bool(getattr(attack, "bounded", True))
     for key in ("threat", "attack_hp", "per_query"):
         report[key] = full[key]
-    write_json_atomic(Path(spec["dir"]) / "report.json", {**report, "p_at_n": full["p_at_n"]})
+    write_json_atomic(cell.dir / "report.json", {**report, "p_at_n": full["p_at_n"]})
     return report
 
 
-def attack_setup(spec: dict[str, Any], loggers: list[Logger]) -> tuple[Any, Any, Any, L.Trainer]:
+def attack_setup(spec: CellSpec, loggers: list[Logger]) -> tuple[Any, Any, Any, L.Trainer]:
     """The defended model of an attack (or sweep) cell, its data module, context and Trainer."""
     from robust_hashing.attacks.context import build_context
     from robust_hashing.tasks import load_hash_net
 
-    runtime = spec["runtime"]
-    defense_dir = Path(spec["upstream"]["defense"])
+    defense_dir = spec.upstream["defense"]
     defense_done = json.loads((defense_dir / "done.json").read_text())
-    model = load_hash_net(_recorded_path(defense_done["result"]["checkpoint"], runtime))
+    model = load_hash_net(_recorded_path(defense_done["result"]["checkpoint"], spec.runtime))
     dm = datamodule(spec, "test")
     trainer = make_trainer(spec, loggers, devices=1, strategy="auto")
     context = build_context(
@@ -254,18 +259,26 @@ def attack_setup(spec: dict[str, Any], loggers: list[Logger]) -> tuple[Any, Any,
         trainer=trainer,
         cache_dir=defense_dir / "context",
         model_key=defense_dir.name,
-        dataset=runtime["dataset"]["name"],
+        dataset=spec.cell.victim.dataset,
     )
     return model, dm, context, trainer
 
 
-def run_sweep(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+def run_sweep(spec: CellSpec, loggers: list[Logger]) -> dict[str, Any]:
     """Transfer figures and the robustness curve (:mod:`robust_hashing.benchmark.sweep`)."""
     from robust_hashing.benchmark.sweep import run_sweep as sweep
 
     return sweep(spec, loggers)
 
 
+def run_ranking(spec: CellSpec, loggers: list[Logger]) -> dict[str, Any]:
+    """The ranking protocol on the defended model (:mod:`robust_hashing.benchmark.ranking_step`)."""
+    from robust_hashing.benchmark.ranking_step import run_ranking as ranking
+
+    return ranking(spec, loggers)
+
+
 STEPS: dict[str, StepFn] = {
     "clean": run_clean, "defense": run_defense, "attack": run_attack, "sweep": run_sweep,
+    "ranking": run_ranking,
 }  # fmt: skip

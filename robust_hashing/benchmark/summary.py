@@ -1,4 +1,7 @@
-"""End-of-run outputs: leaderboard JSONs from finished attack cells, figures, wandb summary."""
+"""End-of-run outputs: leaderboard JSONs from finished attack cells, figures.
+
+The wandb summary run is :mod:`robust_hashing.benchmark.wandb_summary`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from robust_hashing.benchmark.cell_types import AttackInfo, DefenseInfo
 from robust_hashing.benchmark.cells import Cell
 from robust_hashing.benchmark.grid import Grid
+from robust_hashing.constants import DEFAULT_EPS, NORM
 from robust_hashing.leaderboard.schema import CellResult, Provenance
 
 
@@ -23,22 +28,23 @@ def cell_result(
     untargeted cell gets its attack's ``transfer`` figure, and the cell of the curve's
     attack the ``curve``.
     """
-    report, meta, env = payload["result"], cell.meta, payload["environment"]
-    targeted = meta["mode"] == "targeted"
+    report, env = payload["result"], payload["environment"]
+    attack, defense = cell.part(AttackInfo), cell.part(DefenseInfo)
+    targeted = attack.targeted
     bounded = bool(report.get("bounded", True))
     sweep = sweep or {}
     curve = sweep.get("curve")
-    if targeted or curve is None or curve.get("attack") != meta["attack"]:
+    if targeted or curve is None or curve.get("attack") != attack.name:
         curve = None
-    transfer = None if targeted else sweep.get("transfer", {}).get(meta["attack"])
+    transfer = None if targeted else sweep.get("transfer", {}).get(attack.name)
     return CellResult(
-        dataset=meta["dataset"],
-        bits=int(meta["bits"]),
+        dataset=cell.victim.dataset,
+        bits=cell.victim.bits,
         backbone=grid.backbone,
         method=grid.method,
-        defense=meta["defense"],
-        attack=meta["attack"],
-        mode=meta["mode"],
+        defense=defense.id,
+        attack=attack.name,
+        mode=attack.mode,
         profile=grid.profile,
         clean_map=report["clean_map"],
         adv_map=report.get("adv_map"),
@@ -56,9 +62,9 @@ def cell_result(
         n_queries=int(report["n_queries"]),
         figure_se=report.get("adv_tmap_se" if targeted else "adv_map_se"),
         threat=report.get("threat")
-        or {"norm": "linf", "eps": float(meta.get("attack_hp", {}).get("eps", 8 / 255))},
-        attack_hp=report.get("attack_hp") or meta.get("attack_hp") or {},
-        defense_hp=meta.get("defense_hp") or {"name": meta["defense"]},
+        or {"norm": NORM, "eps": float(attack.hp.get("eps", DEFAULT_EPS))},
+        attack_hp=report.get("attack_hp") or attack.hp,
+        defense_hp=defense.named_hp,
         per_query=report.get("per_query"),
         transfer=transfer,
         curve=curve,
@@ -151,9 +157,8 @@ def pr_curve_figure(defense_cells: list[Cell], path: Path) -> Path | None:
         file = cell.dir / "clean_eval.json"
         if file.is_file():
             data = json.loads(file.read_text())
-            curves.append(
-                (f"{cell.meta['dataset']}-{cell.meta['bits']}/{cell.meta['defense']}", data)
-            )
+            victim = cell.victim
+            curves.append((f"{victim.dataset}-{victim.bits}/{cell.part(DefenseInfo).id}", data))
     if not curves:
         return None
     fig, ax = plt.subplots(figsize=(5, 4))
@@ -167,26 +172,3 @@ def pr_curve_figure(defense_cells: list[Cell], path: Path) -> Path | None:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def log_wandb_summary(
-    frame: pd.DataFrame, images: dict[str, Path | None], wandb_dir: Path, grid: Grid
-) -> None:
-    """One wandb run holding the leaderboard Table and the figures (offline by default)."""
-    import wandb
-
-    from robust_hashing.benchmark.loggers import DEFAULT_PROJECT, wandb_mode
-
-    wandb_dir.mkdir(parents=True, exist_ok=True)
-    run = wandb.init(
-        project=str(grid.wandb.get("project", DEFAULT_PROJECT)),
-        group="summary",
-        job_type="leaderboard",
-        name=f"leaderboard-{grid.name}",
-        dir=str(wandb_dir),
-        mode="online" if wandb_mode() == "online" else "offline",
-        config={"grid": grid.name, "profile": grid.profile},
-    )
-    run.log({"leaderboard": wandb.Table(dataframe=frame.fillna(-1.0))})
-    run.log({k: wandb.Image(str(v)) for k, v in images.items() if v is not None})
-    run.finish()

@@ -23,12 +23,14 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.loggers import Logger
 
+from robust_hashing.benchmark.cell_types import DefenseInfo, SweepConfig, SweepInfo
+from robust_hashing.benchmark.spec import CellSpec
 from robust_hashing.benchmark.steps import ADVERSARIAL, attack_setup
 
 
-def _done(runtime: dict[str, Any], key: str) -> dict[str, Any]:
+def _done(cache_root: Path, key: str) -> dict[str, Any]:
     """The ``done.json`` payload of the attack cell ``key``."""
-    path = Path(runtime["cache_root"]) / "attack" / key / "done.json"
+    path = cache_root / "attack" / key / "done.json"
     payload: dict[str, Any] = json.loads(path.read_text())
     return payload
 
@@ -38,41 +40,46 @@ def strongest(results: dict[str, dict[str, Any]]) -> str:
     return min(results, key=lambda name: (results[name]["adv_map"], name))
 
 
-def run_sweep(spec: dict[str, Any], loggers: list[Logger]) -> dict[str, Any]:
+def run_sweep(spec: CellSpec, loggers: list[Logger]) -> dict[str, Any]:
     """Transfer figures and the ε sweep of the cell's defended model (module docstring)."""
     from robust_hashing.attacks import get_attack
     from robust_hashing.attacks.evaluate import evaluate_attack, score_adversarial
 
-    cfg, runtime, meta = spec["config"], spec["runtime"], spec["meta"]
-    L.seed_everything(runtime["seed"], workers=True)
+    cfg, task, root = (
+        spec.cell.part(SweepConfig),
+        spec.cell.part(SweepInfo),
+        spec.runtime.cache_root,
+    )
+    seed = spec.runtime.seed
+    L.seed_everything(seed, workers=True)
     model, dm, context, trainer = attack_setup(spec, loggers)
-    source = {name: _done(runtime, key) for name, key in meta["source_attacks"].items()}
+    source = {name: _done(root, key) for name, key in task.source_attacks.items()}
     transfer: dict[str, Any] = {}
-    if meta.get("defense") != cfg["source"]:
+    if spec.cell.part(DefenseInfo).id != cfg.source:
         labels = dm.labels("query")
-        for name, key in meta["source_attacks"].items():
-            path = Path(runtime["cache_root"]) / "attack" / key / ADVERSARIAL
+        for name, key in task.source_attacks.items():
+            path = root / "attack" / key / ADVERSARIAL
             figure = score_adversarial(
-                model, path, labels, context.db_codes, context.db_labels, cfg["top_k"]
+                model, path, labels, context.db_codes, context.db_labels, cfg.top_k
             )
-            transfer[name] = {"source": cfg["source"], **figure}
+            transfer[name] = {"source": cfg.source, **figure}
     chosen = strongest({name: done["result"] for name, done in source.items()})
-    own = meta["own_attacks"].get(chosen)
-    own_result = _done(runtime, own)["result"] if own is not None else None
+    own = task.own_attacks.get(chosen)
+    own_result = _done(root, own)["result"] if own is not None else None
     maps, ses = [], []
-    for eps in cfg["eps"]:
+    for eps in cfg.eps:
         if own_result is not None and math.isclose(own_result["threat"]["eps"], eps, rel_tol=1e-6):
             maps.append(own_result["adv_map"])
             ses.append(own_result.get("adv_map_se"))
             continue
-        hp = {**meta["attack_hp"][chosen], "eps": eps}
+        hp = {**task.attack_hp[chosen], "eps": eps}
         attack = get_attack(chosen, model, context, targeted=False, **hp)
         report = evaluate_attack(
-            attack, dm.query_dataloader(cfg.get("max_queries")), trainer, context=context,
-            top_k=cfg["top_k"], seed=runtime["seed"],
+            attack, dm.query_dataloader(cfg.max_queries), trainer, context=context,
+            top_k=cfg.top_k, seed=seed,
         )  # fmt: skip
         maps.append(report["adv_map"])
         se = report.get("adv_map_se")
         ses.append(None if se is None or math.isnan(se) else se)
-    curve = {"attack": chosen, "eps": list(cfg["eps"]), "adv_map": maps, "adv_map_se": ses}
+    curve = {"attack": chosen, "eps": list(cfg.eps), "adv_map": maps, "adv_map_se": ses}
     return {"transfer": transfer, "curve": curve}

@@ -10,13 +10,18 @@ it runs is :mod:`robust_hashing.benchmark.sweep`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
 
 from robust_hashing.benchmark.cache import ArtefactCache
+from robust_hashing.benchmark.cell_types import (
+    AttackConfig,
+    AttackInfo,
+    Cell,
+    DefenseInfo,
+    SweepConfig,
+    SweepInfo,
+)
 from robust_hashing.benchmark.grid import Grid
-
-if TYPE_CHECKING:
-    from robust_hashing.benchmark.cells import Cell
 
 CURVE_EPS = (2 / 255, 4 / 255, 8 / 255, 16 / 255)  # the ε of the robustness curve
 SOURCE = "none"  # the model the transfer examples are crafted on
@@ -24,21 +29,19 @@ SOURCE = "none"  # the model the transfer examples are crafted on
 
 def _bounded_untargeted(cells: list[Cell], defense: Cell) -> dict[str, Cell]:
     return {
-        c.meta["attack"]: c
+        c.task.name: c
         for c in cells
-        if c.kind == "attack"
+        if isinstance(c.task, AttackInfo)
         and c.deps[:1] == (defense.id,)
-        and c.meta["mode"] == "untargeted"
-        and c.meta.get("bounded", True)
+        and not c.task.targeted
+        and c.task.bounded
     }
 
 
 def sweep_cells(grid: Grid, cache: ArtefactCache, block: list[Cell]) -> list[Cell]:
     """The sweep cells of one clean model's ``block`` of cells (empty without ``none``)."""
-    from robust_hashing.benchmark.cells import Cell
-
     defenses = [c for c in block if c.kind == "defense"]
-    source = next((c for c in defenses if c.meta.get("defense") == SOURCE), None)
+    source = next((c for c in defenses if c.part(DefenseInfo).id == SOURCE), None)
     if source is None:
         return []
     source_attacks = _bounded_untargeted(block, source)
@@ -47,21 +50,17 @@ def sweep_cells(grid: Grid, cache: ArtefactCache, block: list[Cell]) -> list[Cel
     out = []
     for defense in defenses:
         own = _bounded_untargeted(block, defense)
-        config: dict[str, Any] = {
-            "eps": list(CURVE_EPS), "top_k": grid.top_k, "max_queries": grid.max_queries,
-            "source": SOURCE,
-        }  # fmt: skip
+        config = SweepConfig(CURVE_EPS, grid.top_k, grid.max_queries, SOURCE)
         upstream = [defense.key, *(c.key for c in source_attacks.values())]
         upstream += [c.key for c in own.values()]
-        key = cache.key("sweep", config, upstream, grid.seed)
-        meta = {
-            **defense.meta,
-            "source_attacks": {name: c.key for name, c in sorted(source_attacks.items())},
-            "own_attacks": {name: c.key for name, c in sorted(own.items())},
-            "attack_hp": {name: c.config["hp"] for name, c in sorted(source_attacks.items())},
-        }
+        task = SweepInfo(
+            source_attacks={name: c.key for name, c in sorted(source_attacks.items())},
+            own_attacks={name: c.key for name, c in sorted(own.items())},
+            attack_hp={name: c.part(AttackConfig).hp for name, c in sorted(source_attacks.items())},
+        )
         deps = (defense.id, *(c.id for c in source_attacks.values()))
         deps += tuple(c.id for c in own.values() if c.id not in deps)
-        cell_id = f"sweep/{defense.id.split('/', 1)[1]}"
-        out.append(Cell(cell_id, "sweep", key, cache.path("sweep", key), config, deps, meta))
+        cell = Cell("", cache.root, defense.victim, config, defense.defense, task, deps)
+        key = cache.key("sweep", cell.hashed_config(), upstream, grid.seed)
+        out.append(replace(cell, key=key, dir=cache.path("sweep", key)))
     return out

@@ -21,6 +21,7 @@ from typing import Any
 
 from robust_hashing.benchmark.cache import ArtefactCache, git_commit
 from robust_hashing.benchmark.faults import result_problem, result_warnings, run_with_oom_retry
+from robust_hashing.benchmark.spec import CellSpec
 from robust_hashing.plugins import import_plugin, load_plugins
 
 
@@ -82,17 +83,17 @@ def environment(accelerator: str = "auto") -> dict[str, str]:
     }
 
 
-def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
+def run_spec(spec: CellSpec) -> dict[str, Any]:
     """Run the cell described by ``spec`` and mark it done; returns the ``done.json`` payload."""
     os.environ.setdefault("WANDB_MODE", "offline")
-    runtime = spec["runtime"]
-    load_plugins(runtime.get("plugins", []), entry_point_groups=runtime.get("entry_points", True))
-    if runtime.get("steps"):
-        module = import_plugin(runtime["steps"])
+    cell, runtime = spec.cell, spec.runtime
+    load_plugins(list(runtime.plugins), entry_point_groups=runtime.entry_points)
+    if runtime.steps:
+        module = import_plugin(runtime.steps)
     else:
         from robust_hashing.benchmark import steps as module
 
-    folder = Path(spec["dir"])
+    folder = cell.dir
     folder.mkdir(parents=True, exist_ok=True)
     loggers: list[Any] = []
     if getattr(module, "USES_LOGGERS", True):
@@ -102,27 +103,27 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     start = time.perf_counter()
     warnings: list[str] = []
     try:
-        result = run_with_oom_retry(module.STEPS[spec["kind"]], spec, loggers, warnings)
+        result = run_with_oom_retry(module.STEPS[cell.kind], spec, loggers, warnings)
     finally:
         if loggers:
             from robust_hashing.benchmark.loggers import finish
 
             finish(loggers)
-    problem = result_problem(spec, result)
+    problem = result_problem(cell, result)
     if problem:
         raise FloatingPointError(problem)
-    warnings += result_warnings(spec, result)
+    warnings += result_warnings(cell, result)
     for warning in warnings:
-        print(f"cell {spec['id']}: warning: {warning}", file=sys.stderr, flush=True)
+        print(f"cell {cell.id}: warning: {warning}", file=sys.stderr, flush=True)
     payload = {
-        "id": spec["id"],
-        "key": spec["key"],
-        "kind": spec["kind"],
-        "config": spec["config"],
-        "meta": spec.get("meta", {}),
-        "seed": runtime["seed"],
+        "id": cell.id,
+        "key": cell.key,
+        "kind": cell.kind,
+        "config": cell.hashed_config(),
+        "meta": cell.meta,
+        "seed": runtime.seed,
         "seconds": round(time.perf_counter() - start, 3),
-        "environment": environment(runtime.get("accelerator", "auto")),
+        "environment": environment(runtime.accelerator),
         "result": result,
     }
     if warnings:
@@ -131,9 +132,9 @@ def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def run_guarded(spec: dict[str, Any]) -> bool:
+def run_guarded(spec: CellSpec) -> bool:
     """Run one cell; on an exception write its traceback to ``error.log`` and return False."""
-    error = Path(spec["dir"]) / "error.log"
+    error = spec.cell.dir / "error.log"
     error.unlink(missing_ok=True)
     try:
         run_spec(spec)
@@ -141,7 +142,7 @@ def run_guarded(spec: dict[str, Any]) -> bool:
         text = traceback.format_exc()
         error.parent.mkdir(parents=True, exist_ok=True)
         error.write_text(text)
-        print(f"cell {spec['id']} failed:\n{text}", file=sys.stderr, flush=True)
+        print(f"cell {spec.cell.id} failed:\n{text}", file=sys.stderr, flush=True)
         return False
     return True
 
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m robust_hashing.benchmark.worker <cell-spec.json>", file=sys.stderr)
         return 2
     data = json.loads(Path(args[0]).read_text())
-    specs = data.get("cells", [data])
+    specs = [CellSpec.from_json(cell) for cell in data.get("cells", [data])]
     ok = [run_guarded(spec) for spec in specs]
     return 0 if all(ok) else 1
 

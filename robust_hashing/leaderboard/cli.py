@@ -146,6 +146,11 @@ def _one(action: str, folder: Path, args: argparse.Namespace) -> int:
     if action == "validate":
         results = load_results(folder / "results")
         print(f"{len(results)} result files valid under {folder / 'results'}")
+        from robust_hashing.leaderboard.ranking import RANKING_DIR, load_ranking_results
+
+        ranking = load_ranking_results(folder / RANKING_DIR)
+        if ranking:
+            print(f"{len(ranking)} ranking records valid under {folder / RANKING_DIR}")
         return 0
     if not any(p.is_file() for p in (folder / "results").rglob("*.json")):
         print(f"error: {folder / 'results'}: no result files to render (run the benchmark "

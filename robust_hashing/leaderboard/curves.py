@@ -75,27 +75,3 @@ def curve_svg(group: pd.DataFrame, points: list[tuple[str, float]], title: str) 
         f'height="{height}" role="img" aria-label="robustness curve: robust mAP vs epsilon">'
         f"{''.join(parts)}</svg>"
     )
-
-
-def curve_section(frame: pd.DataFrame) -> str:
-    """``<h2>Robustness curve</h2>`` and one chart per group ("" when no row has a curve)."""
-    from robust_hashing.leaderboard.html import _group_label
-    from robust_hashing.leaderboard.render import GROUP_COLUMNS
-
-    points = curve_points(frame)
-    if not points or "curve_attack" not in frame.columns:
-        return ""
-    charts = []
-    for key, group in frame.groupby(GROUP_COLUMNS, sort=True, dropna=False):
-        attacks = sorted({str(a) for a in group["curve_attack"] if isinstance(a, str) and a})
-        if not attacks:
-            continue
-        title = " / ".join(_group_label(GROUP_COLUMNS, key)) + f" ({', '.join(attacks)})"
-        charts.append(curve_svg(group, points, title))
-    if not charts:
-        return ""
-    return (
-        '<h2 id="robustness-curve">Robustness curve</h2>\n<p>mAP under the strongest '
-        "untargeted attack on the undefended model (named in brackets) at each L∞ budget ε; "
-        "higher is more robust.</p>\n" + "\n".join(charts)
-    )

@@ -29,17 +29,9 @@ import pandas as pd
 
 from robust_hashing.io import write_text_atomic
 from robust_hashing.leaderboard import figures as fig
+from robust_hashing.leaderboard.columns import GROUP_COLUMNS, ID_COLUMNS, SUMMARY_COLUMNS
 from robust_hashing.leaderboard.schema import CellResult, SchemaError, load_results
 
-GROUP_COLUMNS = [
-    "dataset", "bits", "method", "backbone", "profile", "threat", "top_k", "n_queries",
-]  # fmt: skip
-ID_COLUMNS = [*GROUP_COLUMNS, "defense"]
-SUMMARY_COLUMNS = [
-    "rank", "clean_map", "worst_case_map", "worst_case_map_se", "min_attack_map",
-    "min_attack_map_se", "worst_attack", "worst_case_tmap", "worst_case_tmap_se", "flags",
-    "missing", "source", "notes",
-]  # fmt: skip
 CLEAN_MAP_TOLERANCE = 0.005  # cells of one row attack one model on the same queries
 FLOAT_FORMAT = "%.4f"
 CSV_NAME = "leaderboard.csv"
@@ -158,6 +150,19 @@ def render(results_dir: str | Path) -> pd.DataFrame:
     return results_frame(load_results(results_dir))
 
 
+def render_folder(leaderboard_dir: str | Path) -> pd.DataFrame:
+    """The leaderboard of a folder: ``results/`` plus the ranking records of ``ranking/``.
+
+    The ranking protocol's column group (:mod:`robust_hashing.leaderboard.ranking_columns`)
+    is added only where the folder has ranking records.
+    """
+    from robust_hashing.leaderboard.ranking import RANKING_DIR, load_ranking_results
+    from robust_hashing.leaderboard.ranking_columns import add_ranking
+
+    root = Path(leaderboard_dir)
+    return add_ranking(render(root / "results"), load_ranking_results(root / RANKING_DIR))
+
+
 def to_csv_text(frame: pd.DataFrame) -> str:
     """The exact text of ``leaderboard.csv`` for ``frame`` (fixed float format, LF line ends)."""
     text: str = frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n")
@@ -179,7 +184,7 @@ def default_title(leaderboard_dir: str | Path) -> str:
 
 
 def write_leaderboard(leaderboard_dir: str | Path, title: str | None = None) -> pd.DataFrame:
-    """Render ``<dir>/results`` into ``<dir>/leaderboard.csv`` and ``<dir>/leaderboard.html``.
+    """Render ``<dir>/results`` (and ``<dir>/ranking``) into ``leaderboard.csv`` and ``.html``.
 
     Args:
         leaderboard_dir: the folder holding ``results/``.
@@ -188,7 +193,7 @@ def write_leaderboard(leaderboard_dir: str | Path, title: str | None = None) -> 
     from robust_hashing.leaderboard.html import render_html
 
     root = Path(leaderboard_dir)
-    frame = render(root / "results")
+    frame = render_folder(root)
     write_text_atomic(root / CSV_NAME, to_csv_text(frame))
     write_text_atomic(root / HTML_NAME, render_html(frame, title=title or default_title(root)))
     return frame
@@ -213,7 +218,7 @@ def check_leaderboard(leaderboard_dir: str | Path) -> str | None:
 
     root = Path(leaderboard_dir)
     csv_path, html_path = root / CSV_NAME, root / HTML_NAME
-    frame = render(root / "results")
+    frame = render_folder(root)
     expected = to_csv_text(frame)
     for path in (csv_path, html_path):
         if not path.is_file():

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robust_hashing.constants import MODES
 from robust_hashing.io import write_text_atomic
 from robust_hashing.leaderboard.fields import SchemaError, check_nested, threat_label
 
-MODES = ("untargeted", "targeted")
 SOURCES = ("measured", "reported")
 
 

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from robust_hashing.benchmark.cell_types import AttackInfo
+from robust_hashing.benchmark.spec import CellSpec
+
 _spec = importlib.util.spec_from_file_location(
     "fake_steps", Path(__file__).with_name("fake_steps.py")
 )
@@ -24,19 +27,19 @@ _spec.loader.exec_module(fake)
 CELL_SECONDS = 0.02
 
 
-def run_clean(spec: dict[str, Any], loggers: list) -> dict[str, Any]:
+def run_clean(spec: CellSpec, loggers: list) -> dict[str, Any]:
     time.sleep(CELL_SECONDS)
     return fake.run_clean(spec, loggers)
 
 
-def run_defense(spec: dict[str, Any], loggers: list) -> dict[str, Any]:
+def run_defense(spec: CellSpec, loggers: list) -> dict[str, Any]:
     time.sleep(CELL_SECONDS)
     return fake.run_defense(spec, loggers)
 
 
-def run_attack(spec: dict[str, Any], loggers: list) -> dict[str, Any]:
-    name = spec["config"]["attack"]
-    batch = spec["runtime"]["dataset"]["kwargs"].get("eval_batch_size")
+def run_attack(spec: CellSpec, loggers: list) -> dict[str, Any]:
+    name = spec.cell.part(AttackInfo).name
+    batch = spec.cell.victim.dataset_kwargs.get("eval_batch_size")
     if name == "oom_once" and (batch is None or batch > 8):
         import torch
 

@@ -8,6 +8,7 @@ import pytest
 
 from robust_hashing.benchmark.cache import ArtefactCache
 from robust_hashing.benchmark.catalog import RegistryCatalog
+from robust_hashing.benchmark.cell_types import AttackConfig, DefenseConfig, SweepInfo
 from robust_hashing.benchmark.cells import (
     SelectionError,
     plan,
@@ -38,13 +39,13 @@ def test_quick_profile_merges_class_quick_settings(tmp_path: Path) -> None:
     grid = make_grid(attacks=["weak", {"name": "strong", "mode": "untargeted", "hp": {"steps": 9}}])
     cells = plan(grid, ArtefactCache(tmp_path), FakeCatalog())
     attacks = [c for c in cells if c.kind == "attack" and "/none/" in c.id]
-    assert [a.config["hp"]["steps"] for a in attacks] == [3, 9]
-    good = next(c for c in cells if c.id.endswith("/good"))
-    assert good.config["trainer"]["max_epochs"] == 1 and "max_epochs" not in good.config["hp"]
+    assert [a.part(AttackConfig).hp["steps"] for a in attacks] == [3, 9]
+    good = next(c for c in cells if c.id.endswith("/good")).part(DefenseConfig)
+    assert good.trainer["max_epochs"] == 1 and "max_epochs" not in good.hp
     paper = plan(
         make_grid(profile="paper", attacks=["weak"]), ArtefactCache(tmp_path), FakeCatalog()
     )
-    assert next(c for c in paper if c.kind == "attack").config["hp"] == {}
+    assert next(c for c in paper if c.kind == "attack").part(AttackConfig).hp == {}
 
 
 def test_only_keeps_dependencies_and_unsupported_mode_raises(tmp_path: Path) -> None:
@@ -58,7 +59,7 @@ def test_only_keeps_dependencies_and_unsupported_mode_raises(tmp_path: Path) -> 
 def test_csq_cells_without_hadamard_centers_are_not_planned(tmp_path: Path) -> None:
     grid = make_grid(victim={"method": "csq", "backbone": "test_cnn"}, bits=[16, 32, 48, 64])
     cells = plan(grid, ArtefactCache(tmp_path), FakeCatalog())
-    assert sorted(c.meta["bits"] for c in cells if c.kind == "clean") == [16, 32, 64]
+    assert sorted(c.victim.bits for c in cells if c.kind == "clean") == [16, 32, 64]
     assert not any("48bit" in c.id for c in cells)
     [line] = skipped_victims(grid, FakeCatalog())
     assert line.startswith("clean/fake-48bit-csq-test_cnn and the cells that depend on it: ")
@@ -105,13 +106,13 @@ def test_clean_key_follows_the_lists_not_where_they_live(tmp_path: Path) -> None
         )
 
     first, moved = clean(here), clean(there, num_workers=2, cache_images=True)
-    assert first.key == moved.key and first.meta["dataset_id"] == moved.meta["dataset_id"]
-    assert moved.config["dataset_kwargs"]["root"] == str(there)  # the worker still gets it
+    assert first.key == moved.key and first.victim.dataset_id == moved.victim.dataset_id
+    assert moved.victim.dataset_kwargs["root"] == str(there)  # the worker still gets it
     assert clean(here, batch_size=7).key != first.key
     lists = sorted(there.glob("*.txt"))
     lists[0].write_text(lists[0].read_text() + lists[0].read_text().splitlines()[0] + "\n")
     edited = clean(there)
-    assert edited.key != first.key and edited.meta["dataset_id"] != first.meta["dataset_id"]
+    assert edited.key != first.key and edited.victim.dataset_id != first.victim.dataset_id
 
 
 def test_sweep_cells_depend_on_the_undefended_models_bounded_untargeted_attacks(
@@ -124,7 +125,7 @@ def test_sweep_cells_depend_on_the_undefended_models_bounded_untargeted_attacks(
     assert sweep.deps[0] == f"defense/{victim}/good"  # the model it scores
     assert set(sweep.deps[1:]) == {f"attack/{victim}/{d}/{a}" for d in ("none", "good")
                                    for a in ("weak", "strong")}  # fmt: skip
-    assert sweep.meta["source_attacks"] == {
+    assert sweep.part(SweepInfo).source_attacks == {
         a: cells[f"attack/{victim}/none/{a}"].key for a in ("weak", "strong")
     }
     assert set(cells[f"sweep/{victim}/none"].deps[1:]) == {
@@ -134,3 +135,16 @@ def test_sweep_cells_depend_on_the_undefended_models_bounded_untargeted_attacks(
     assert not [c for c in without_none if c.kind == "sweep"]  # no transfer source
     targeted_only = plan(make_grid(attacks=["tgt"]), ArtefactCache(tmp_path), FakeCatalog())
     assert not [c for c in targeted_only if c.kind == "sweep"]
+
+
+def test_all_leaves_out_sanity_baselines_but_a_named_one_runs(tmp_path: Path) -> None:
+    """``in_all = False`` (the ``noise`` attack, the ``noise_aug`` defense) keeps a class out
+    of ``all``; naming it still plans it."""
+    catalog = RegistryCatalog()
+    every = make_grid(defenses="all", attacks="all", datasets=[{"name": "embedded"}])
+    ids = [c.id for c in plan(every, ArtefactCache(tmp_path), catalog)]
+    assert not any("/noise" in i for i in ids)  # neither noise nor noise_aug
+    assert any(i.endswith("/cgat") for i in ids) and any("/hag" in i for i in ids)
+    named = make_grid(defenses=["noise_aug"], attacks=["noise"], datasets=[{"name": "embedded"}])
+    ids = [c.id for c in plan(named, ArtefactCache(tmp_path), catalog)]
+    assert any(i.endswith("/noise_aug") for i in ids) and any(i.endswith("/noise") for i in ids)

@@ -5,6 +5,13 @@ from pathlib import Path
 import torch
 from lightning.pytorch.loggers import CSVLogger, WandbLogger
 
+from robust_hashing.benchmark.cell_types import (
+    AttackConfig,
+    AttackInfo,
+    Cell,
+    DefenseInfo,
+    Victim,
+)
 from robust_hashing.benchmark.loggers import (
     cell_loggers,
     finish,
@@ -12,24 +19,17 @@ from robust_hashing.benchmark.loggers import (
     log_examples,
     sync_hint,
 )
+from robust_hashing.benchmark.spec import CellSpec, Runtime
 
 
-def _spec(tmp_path: Path) -> dict:
-    return {
-        "id": "attack/embedded-32bit-dpsh-test_cnn/none/hag",
-        "key": "0123456789abcdef",
-        "kind": "attack",
-        "dir": str(tmp_path / "cell"),
-        "config": {"attack": "hag"},
-        "meta": {
-            "dataset": "embedded",
-            "bits": 32,
-            "defense": "none",
-            "attack": "hag",
-            "mode": "untargeted",
-        },
-        "runtime": {"wandb_dir": str(tmp_path / "wandb-root")},
-    }
+def _spec(tmp_path: Path) -> CellSpec:
+    victim = Victim("embedded", {}, "embedded-0", "dpsh", "test_cnn", 32)
+    cell = Cell(
+        "0123456789abcdef", tmp_path / "cell", victim, AttackConfig({}, None, None, "code"),
+        DefenseInfo("none", None, {}), AttackInfo("hag", "untargeted", {}, True),
+    )  # fmt: skip
+    runtime = Runtime(0, "cpu", 1, None, (), False, None, tmp_path / "root", "robust_hashing", None)
+    return CellSpec(cell, {}, runtime)
 
 
 def test_image_grid_stacks_batches_as_rows() -> None:
@@ -43,7 +43,7 @@ def test_disabled_wandb_leaves_the_csv_logger(tmp_path: Path, monkeypatch) -> No
     monkeypatch.setenv("WANDB_MODE", "disabled")
     loggers = cell_loggers(_spec(tmp_path))
     assert [type(lg) for lg in loggers] == [CSVLogger]
-    assert sync_hint(tmp_path / "wandb-root") is None
+    assert sync_hint(tmp_path / "root" / "wandb") is None
 
 
 def test_offline_run_holds_the_example_image(tmp_path: Path, monkeypatch) -> None:
@@ -54,8 +54,8 @@ def test_offline_run_holds_the_example_image(tmp_path: Path, monkeypatch) -> Non
     clean = torch.rand(4, 3, 8, 8)
     log_examples(loggers, clean, (clean + 4 / 255).clamp(0, 1))
     finish(loggers)
-    runs = list((tmp_path / "wandb-root" / "wandb").glob("offline-run-*"))
+    runs = list((tmp_path / "root" / "wandb" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1
     assert list(runs[0].rglob("adversarial_examples*.png")), "no example image in the run"
-    hint = sync_hint(tmp_path / "wandb-root")
+    hint = sync_hint(tmp_path / "root" / "wandb")
     assert hint is not None and hint.startswith("wandb sync ")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from robust_hashing.benchmark.cache import DONE, ArtefactCache
+from robust_hashing.benchmark.cell_types import DefenseInfo
 from robust_hashing.benchmark.cells import plan
 from robust_hashing.benchmark.executors import InlineExecutor, LocalExecutor
 from robust_hashing.benchmark.runner import run_grid
@@ -79,7 +80,7 @@ def test_defense_variants_under_aliases_run_side_by_side(catalog, options) -> No
     cells = {c.id: c for c in summary.cells}
     base, alias = (cells[f"defense/fake-16bit-dpsh-test_cnn/{d}"] for d in ("cgat", "cgat_lam2"))
     assert base.key != alias.key and base.dir != alias.dir
-    assert base.config["defense"] == alias.config["defense"] == "cgat"  # the same class
+    assert base.part(DefenseInfo).name == alias.part(DefenseInfo).name == "cgat"  # one class
     results = load_results(options.leaderboard_dir / "results")
     paths = {r.defense: result_path(options.leaderboard_dir / "results", r)
              for r in results if r.attack == "weak"}  # fmt: skip

@@ -55,7 +55,7 @@ def test_check_uses_the_title_the_page_carries(tmp_path: Path, capsys) -> None:
     assert check_leaderboard(moved) is None
     assert main(["render", "--dir", str(moved), "--check"]) == 0
     html = moved / "leaderboard.html"
-    html.write_text(html.read_text().replace("<h2>Table", "<h2>Stale table"))
+    html.write_text(html.read_text().replace("<h3>Table", "<h3>Stale table"))
     assert main(["render", "--dir", str(moved), "--check"]) == 1
     [line] = error_lines(capsys)
     assert line == (

@@ -15,8 +15,8 @@ from .test_render import records
 
 def test_html_is_self_contained_with_table_and_chart() -> None:
     page = render_html(results_frame(records()), title="Test board")
-    assert page.count("<tr>") == 4  # header + 3 defenses
-    assert "<svg" in page and page.count("<rect") == 3
+    assert page.count("<tr>") == 5  # two header rows + 3 defenses
+    assert "<svg" in page and page.count('<rect class="bar"') == 3
     assert "robustness-curve" not in page  # no cell records a curve
     assert "<script>" in page and "addEventListener" in page
     assert not re.search(r"(src|href)=\"(https?:)?//", page)  # no network assets
@@ -59,7 +59,7 @@ def _dump_dom(page: Path, tmp_path: Path) -> str:
 
 
 def _defense_order(dom: str) -> list[str]:
-    rows = re.findall(r"<tr>(.*?)</tr>", dom, flags=re.DOTALL)[1:]
+    rows = re.findall(r"<tr>(.*?)</tr>", dom, flags=re.DOTALL)[2:]  # after the header rows
     return [re.search(r"\b(none|cgat|saat)\b", row).group(1) for row in rows]  # type: ignore[union-attr]
 
 
@@ -71,7 +71,7 @@ def _defense_order(dom: str) -> list[str]:
         ([], ["saat", "cgat", "none"]),  # as rendered: by rank
         (["defense"], ["cgat", "none", "saat"]),  # text, ascending
         (["defense", "defense"], ["saat", "none", "cgat"]),  # second click: descending
-        (["hag"], ["none", "cgat", "saat"]),  # numbers, ascending
+        (["HAG mAP"], ["none", "cgat", "saat"]),  # numbers, ascending
     ],
 )
 def test_html_table_sorts_in_headless_chromium(tmp_path: Path, clicks, order) -> None:
@@ -98,7 +98,7 @@ def test_notes_are_footnote_markers_listed_below_the_table() -> None:
              parse_result(make_record("saat", "p2p", "targeted", footnote=unbounded)),
              parse_result(make_record("none", "hag", "untargeted"))]  # fmt: skip
     page = render_html(results_frame(cells))
-    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.DOTALL)[1:]
+    rows = re.findall(r"<tr>(.*?)</tr>", page, flags=re.DOTALL)[2:]
     by_defense = {re.search(r">(cgat|saat|none)<", r).group(1): r for r in rows}  # type: ignore[union-attr]
     # one number per distinct note, shared by the rows that carry it; full text on hover
     assert (
