@@ -24,7 +24,7 @@ def _done(root: Path, kind: str, key: str, cell_id: str, seconds: float) -> None
 
 
 def test_committed_leaderboard_and_reports_agree_on_shared_cells() -> None:
-    board, devices = cell_times.load([ROOT / "leaderboard" / "paper-cpu"], None)
+    board, devices = cell_times.load([ROOT / "docs" / "results" / "paper-cpu-v1"], None)
     assert len(board) == 15 and devices == {"cpu (x86_64, 2 cores)"}
     reports, _ = cell_times.load([ROOT / "docs/results/clean_model_attacks_paper_cpu.json"], None)
     shared = set(board) & set(reports)

@@ -144,7 +144,7 @@ def test_cli_exit_status_and_folders(tmp_path: Path, capsys) -> None:
 def test_committed_replications_keep_the_ranking(folder: str) -> None:
     """The paper-cpu grid on a second CPU and on a GPU (docs/results) ranks as committed."""
     cmp = compare_boards(
-        load_results(ROOT / "leaderboard" / "paper-cpu" / "results"),
+        load_results(ROOT / "docs" / "results" / "paper-cpu-v1" / "results"),
         load_results(ROOT / "docs" / "results" / folder / "results"),
     )
     assert len(cmp.diffs) == 15 and not cmp.only_a and not cmp.only_b
@@ -158,7 +158,7 @@ def test_committed_gpu_board_reproduces_the_cpu_board() -> None:
         main(
             [
                 "compare",
-                str(ROOT / "leaderboard" / "paper-cpu"),
+                str(ROOT / "docs" / "results" / "paper-cpu-v1"),
                 str(ROOT / "docs" / "results" / "paper-cpu-h200"),
             ]
         )
