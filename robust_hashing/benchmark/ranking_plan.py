@@ -122,7 +122,7 @@ def ranking_record(cell: Cell, payload: dict[str, Any], grid: Grid) -> RankingRe
     from robust_hashing.leaderboard.ranking import FIGURE_KEYS, RankingResult
     from robust_hashing.leaderboard.schema import Provenance
 
-    report, meta, env = payload["result"], cell.meta, payload["environment"]
+    report, meta = payload["result"], cell.meta
     return RankingResult(
         dataset=meta["dataset"],
         bits=int(meta["bits"]),
@@ -143,15 +143,5 @@ def ranking_record(cell: Cell, payload: dict[str, Any], grid: Grid) -> RankingRe
         attack_hp=report.get("attack_hp") or meta.get("attack_hp") or {},
         defense_hp=meta.get("defense_hp") or {"name": meta["defense"]},
         per_query=report.get("per_query"),
-        provenance=Provenance(
-            config_hash=cell.key,
-            code_commit=env["code_commit"],
-            seed=int(payload["seed"]),
-            python=env["python"],
-            torch=env["torch"],
-            lightning=env["lightning"],
-            device=env["device"],
-            seconds=float(payload["seconds"]),
-            source="measured",
-        ),
+        provenance=Provenance.measured(cell.key, payload),
     )

@@ -28,7 +28,7 @@ def cell_result(
     untargeted cell gets its attack's ``transfer`` figure, and the cell of the curve's
     attack the ``curve``.
     """
-    report, env = payload["result"], payload["environment"]
+    report = payload["result"]
     attack, defense = cell.part(AttackInfo), cell.part(DefenseInfo)
     targeted = attack.targeted
     bounded = bool(report.get("bounded", True))
@@ -68,17 +68,7 @@ def cell_result(
         per_query=report.get("per_query"),
         transfer=transfer,
         curve=curve,
-        provenance=Provenance(
-            config_hash=cell.key,
-            code_commit=env["code_commit"],
-            seed=int(payload["seed"]),
-            python=env["python"],
-            torch=env["torch"],
-            lightning=env["lightning"],
-            device=env["device"],
-            seconds=float(payload["seconds"]),
-            source="measured",
-        ),
+        provenance=Provenance.measured(cell.key, payload),
     )
 
 

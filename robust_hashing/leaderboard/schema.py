@@ -42,6 +42,22 @@ class Provenance:
     seconds: float
     source: str  # "measured" (by the runner) or "reported" (copied from a paper)
 
+    @classmethod
+    def measured(cls, config_hash: str, payload: dict[str, Any]) -> Provenance:
+        """The provenance of a cell the runner measured, from its ``done.json`` payload."""
+        env = payload["environment"]
+        return cls(
+            config_hash=config_hash,
+            code_commit=env["code_commit"],
+            seed=int(payload["seed"]),
+            python=env["python"],
+            torch=env["torch"],
+            lightning=env["lightning"],
+            device=env["device"],
+            seconds=float(payload["seconds"]),
+            source="measured",
+        )
+
 
 @dataclass(frozen=True)
 class CellResult:
