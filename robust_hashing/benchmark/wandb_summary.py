@@ -59,7 +59,10 @@ def figure_pages(frame: pd.DataFrame) -> dict[str, str]:
 def prune_offline_runs(wandb_dir: Path, run_id: str, keep: Path) -> list[Path]:
     """Remove the offline folders of ``run_id`` under ``wandb_dir/wandb`` other than ``keep``."""
     removed = []
-    for folder in sorted((wandb_dir / "wandb").glob(f"offline-run-*-{run_id}")):
+    root = wandb_dir / "wandb"
+    # wandb appends "-<n>" when two starts of one run fall in the same second
+    folders = [*root.glob(f"offline-run-*-{run_id}"), *root.glob(f"offline-run-*-{run_id}-*")]
+    for folder in sorted(folders):
         if folder.resolve() != keep.resolve():
             shutil.rmtree(folder)
             removed.append(folder)

@@ -60,3 +60,17 @@ def test_a_rerun_logs_into_the_same_run_and_adds_no_run_folder(
     other = log_wandb_summary(frame, {}, cache / "wandb", grid, tmp_path / "other")
     assert other != first  # another leaderboard: a run of its own
     assert len(list((cache / "wandb" / "wandb").glob("offline-run-*"))) == 2
+
+
+def test_prune_removes_every_earlier_folder_of_the_run_only(tmp_path: Path) -> None:
+    """wandb names a same-second restart ``...-<id>-1``; those go too, other runs stay."""
+    from robust_hashing.benchmark.wandb_summary import prune_offline_runs
+
+    root = tmp_path / "wandb"
+    names = ["offline-run-1-leaderboard-aa", "offline-run-2-leaderboard-aa-1",
+             "offline-run-3-leaderboard-aa", "offline-run-1-leaderboard-bb"]  # fmt: skip
+    for name in names:
+        (root / name).mkdir(parents=True)
+    removed = prune_offline_runs(tmp_path, "leaderboard-aa", keep=root / names[2])
+    assert sorted(p.name for p in removed) == sorted(names[:2])
+    assert sorted(p.name for p in root.iterdir()) == sorted(names[2:])
